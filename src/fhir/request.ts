@@ -1,0 +1,43 @@
+import type { Resource } from 'fhir/r4.js';
+import type { RequestContext } from '../context/request-context.js';
+
+/**
+ * A transport-neutral FHIR request, after Medplum's fhir-router: handlers never see Express.
+ * Built by `http/` from the HTTP request.
+ */
+export interface FhirRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
+  /** Path below the FHIR base, e.g. `/Patient/123/_history/2`. */
+  path: string;
+  /** Route parameters (`id`, `vid`, `operation`). */
+  params: Record<string, string>;
+  /** Query (or form body for `_search`) parameters; a repeated parameter keeps every value in order. */
+  query: Record<string, string[]>;
+  body?: unknown;
+  headers: FhirRequestHeaders;
+}
+
+export interface FhirRequestHeaders {
+  ifMatch?: string;
+  ifNoneMatch?: string;
+  ifModifiedSince?: string;
+  ifNoneExist?: string;
+  /** Parsed `Prefer` header: `return`, `handling`, `respond-async`. */
+  prefer: { return?: 'minimal' | 'representation' | 'OperationOutcome'; handling?: 'strict' | 'lenient'; respondAsync?: boolean };
+  idempotencyKey?: string;
+  contentType?: string;
+}
+
+/** What a handler answers. `http/` writes status, headers and JSON body. */
+export interface FhirResponse {
+  status: number;
+  resource?: Resource;
+  /** Version metadata used for `ETag`, `Last-Modified` and `Location`. */
+  version?: { id: string; versionId: string; lastUpdated: string };
+  /** Whether `Location` should be sent (create). */
+  location?: boolean;
+  headers?: Record<string, string>;
+}
+
+/** A FHIR interaction handler: `(request, context) → response`; throws only `OperationOutcomeError`. */
+export type FhirHandler<D> = (req: FhirRequest, ctx: RequestContext, deps: D) => Promise<FhirResponse>;
