@@ -133,6 +133,9 @@ export const errors = {
   unprocessable: (code: ErrorCode, diagnostics: string, expression?: string[]) =>
     problem(422, code, 'business-rule', diagnostics, expression),
   notFound: (diagnostics = 'Resource not found') => problem(404, ErrorCode.NOT_FOUND, 'not-found', diagnostics),
+  unknownRoute: () => problem(404, ErrorCode.UNKNOWN_ROUTE, 'not-found', 'No such route on this FHIR server'),
+  unsupportedResourceType: () =>
+    problem(404, ErrorCode.UNSUPPORTED_RESOURCE_TYPE, 'not-supported', 'This resource type is not supported by this server'),
   versionNotFound: () => problem(404, ErrorCode.VERSION_NOT_FOUND, 'not-found', 'Version not found'),
   gone: (diagnostics = 'Resource has been deleted') => problem(410, ErrorCode.GONE, 'deleted', diagnostics),
   conflict: (code: ErrorCode, diagnostics: string, expression?: string[]) =>

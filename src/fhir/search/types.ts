@@ -40,3 +40,18 @@ export type Condition =
   | { kind: 'not'; condition: Condition }
   | { kind: 'and'; conditions: Condition[] }
   | { kind: 'or'; conditions: Condition[] };
+
+/** What `_summary` asked for (https://hl7.org/fhir/R4/search.html#summary). */
+export type SearchSummary = 'true' | 'count' | 'data' | 'text' | 'false';
+
+/** The parser's result: the neutral request plus what only the HTTP layer needs. */
+export interface ParsedSearch {
+  request: SearchRequest;
+  /** Names (never values) of parameters this server does not know, ignored in lenient mode. */
+  unknown: string[];
+  summary?: SearchSummary;
+  /** `_elements`: top-level element names to keep. */
+  elements?: string[];
+  /** Binds cursors to this query's filters and sort (see `encodeCursor`). */
+  fingerprint: string;
+}

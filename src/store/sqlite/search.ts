@@ -1,9 +1,52 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
+import { assemblePage } from '../../fhir/search/page.js';
 import type { SearchRequest } from '../../fhir/search/types.js';
 import type { SearchPage } from '../port.js';
-import { errors } from '../../fhir/outcome.js';
+import { compileSqliteSearch } from './compile-search.js';
+import { guarded } from './driver-errors.js';
 
-/** Runs a neutral search on SQLite. (Placeholder until the search compiler lands.) */
-export function searchSqlite(_db: Database, _request: SearchRequest): SearchPage {
-  throw errors.internal();
+const MAX_CACHED_STATEMENTS = 256;
+const statementCache = new WeakMap<Database, Map<string, Statement>>();
+
+/** Prepared statements are cached per connection and SQL text (search shapes repeat a lot). */
+function prepared(db: Database, sql: string): Statement {
+  let cache = statementCache.get(db);
+  if (!cache) statementCache.set(db, (cache = new Map()));
+  let stmt = cache.get(sql);
+  if (!stmt) {
+    if (cache.size >= MAX_CACHED_STATEMENTS) cache.delete(cache.keys().next().value!);
+    stmt = db.prepare(sql);
+    cache.set(sql, stmt);
+  }
+  return stmt;
+}
+
+interface PageRow {
+  resource: string;
+  [key: `k${number}`]: string | number | null;
+}
+
+/**
+ * Runs a neutral search on SQLite and returns one keyset page (no OFFSET: the cost of page N is
+ * that of page 1). `total` is a COUNT over the same filter when `_total=accurate` (the default).
+ * https://hl7.org/fhir/R4/search.html
+ */
+export function searchSqlite(db: Database, request: SearchRequest): SearchPage {
+  return guarded(db, () => {
+    const compiled = compileSqliteSearch(request);
+    const total =
+      request.total === 'accurate'
+        ? (prepared(db, compiled.count.sql).get(...compiled.count.params) as { n: number }).n
+        : undefined;
+    if (request.count === 0) return total === undefined ? { resources: [] } : { resources: [], total };
+    const rows = prepared(db, compiled.page.sql).all(...compiled.page.params) as PageRow[];
+    return assemblePage(
+      rows.map((row) => ({
+        resource: JSON.parse(row.resource),
+        keys: compiled.order.map((_, i) => row[`k${i}`] ?? null),
+      })),
+      request,
+      total,
+    );
+  });
 }

@@ -1,0 +1,50 @@
+import type { Bundle, BundleEntry, BundleLink, OperationOutcome, Resource } from 'fhir/r4.js';
+
+/** A `searchset` Bundle (https://hl7.org/fhir/R4/bundle.html#searchset). */
+export function searchsetBundle(options: {
+  entries: { fullUrl: string; resource: Resource; mode?: 'match' | 'include' | 'outcome' }[];
+  total?: number;
+  links: BundleLink[];
+  outcome?: OperationOutcome;
+}): Bundle {
+  const entry: BundleEntry[] = options.entries.map((e) => ({
+    fullUrl: e.fullUrl,
+    resource: e.resource,
+    search: { mode: e.mode ?? 'match' },
+  }));
+  if (options.outcome) entry.push({ resource: options.outcome, search: { mode: 'outcome' } });
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    ...(options.total !== undefined ? { total: options.total } : {}),
+    link: options.links,
+    entry,
+  };
+}
+
+/** One entry of a `history` Bundle (https://hl7.org/fhir/R4/http.html#history). */
+export interface HistoryEntry {
+  fullUrl: string;
+  resource?: Resource;
+  method: 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  url: string;
+  status: string;
+  etag: string;
+  lastModified: string;
+}
+
+/** A `history` Bundle, newest version first. */
+export function historyBundle(entries: HistoryEntry[], total: number, links: BundleLink[]): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    total,
+    link: links,
+    entry: entries.map((e) => ({
+      fullUrl: e.fullUrl,
+      ...(e.resource ? { resource: e.resource } : {}),
+      request: { method: e.method, url: e.url },
+      response: { status: e.status, etag: e.etag, lastModified: e.lastModified },
+    })),
+  };
+}

@@ -1,0 +1,36 @@
+import type { Patient } from 'fhir/r4.js';
+import type { SearchCursor, SearchPage } from '../../store/port.js';
+import type { SearchRequest } from './types.js';
+
+/** One fetched row: the resource and its keyset values (one per key of `keysetOrder`). */
+export interface KeysetRow {
+  resource: Patient;
+  keys: (string | number | null)[];
+}
+
+/**
+ * Turns up to `count + 1` rows, fetched in execution order (reversed for `previous`), into a
+ * {@link SearchPage} with `next`/`previous` keyset positions. The extra row only tells whether
+ * another page exists in the walking direction. Shared by both engines so paging behaves alike.
+ * https://hl7.org/fhir/R4/http.html#paging
+ */
+export function assemblePage(rows: KeysetRow[], request: SearchRequest, total: number | undefined): SearchPage {
+  const backwards = request.cursor?.direction === 'previous';
+  const more = rows.length > request.count;
+  const kept = rows.slice(0, request.count);
+  if (backwards) kept.reverse();
+  const first = kept[0];
+  const last = kept[kept.length - 1];
+  const at = (row: KeysetRow, direction: SearchCursor['direction']): SearchCursor => ({ after: row.keys, direction });
+  const page: SearchPage = { resources: kept.map((r) => r.resource) };
+  if (total !== undefined) page.total = total;
+  if (!first || !last) return page;
+  if (backwards) {
+    if (more) page.previous = at(first, 'previous');
+    page.next = at(last, 'next');
+  } else {
+    if (more) page.next = at(last, 'next');
+    if (request.cursor) page.previous = at(first, 'previous');
+  }
+  return page;
+}

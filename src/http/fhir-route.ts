@@ -1,0 +1,34 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { FhirHandler } from '../fhir/request.js';
+import { toFhirRequest } from './fhir-request.js';
+import { sendFhirResponse } from './respond.js';
+import { localsOf } from './request-context.js';
+
+/** How a route's request body is read. */
+export type BodyKind = 'none' | 'json' | 'json-patch' | 'form';
+
+/** One FHIR route: the HTTP side of an interaction. */
+export interface FhirRoute<D> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Express path, e.g. `/fhir/Patient/:id`. */
+  path: string;
+  /** FHIR interaction or operation name, e.g. `read`, `search-type`, `$restore` (for audit and scopes). */
+  interaction: string;
+  body: BodyKind;
+  handler: FhirHandler<D>;
+}
+
+/** Adapts a FHIR handler to Express: FhirRequest in, FhirResponse out, errors to the error handler. */
+export function expressHandler<D>(route: FhirRoute<D>, deps: D) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const locals = localsOf(res);
+    locals.route = `${route.method.toUpperCase()} ${route.path}`;
+    try {
+      const fhirRequest = toFhirRequest(req, req.path);
+      const answer = await route.handler(fhirRequest, locals.context, deps);
+      sendFhirResponse(res, fhirRequest, answer);
+    } catch (err) {
+      next(err);
+    }
+  };
+}

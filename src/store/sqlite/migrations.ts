@@ -1,0 +1,127 @@
+import type { Database } from 'better-sqlite3';
+import { ErrorCode, errors } from '../../fhir/outcome.js';
+
+/**
+ * One step of the SQLite schema. `version` is what `PRAGMA user_version` holds once `up` has run;
+ * versions are 1, 2, 3… with no gaps. A migration is never edited once released: append a new one.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  up(db: Database): void;
+}
+
+const patientSchema: Migration = {
+  version: 1,
+  description: 'patients: current version, history, search index, unique keys, idempotency',
+  up(db) {
+    db.exec(`
+      CREATE TABLE patient (
+        id TEXT PRIMARY KEY,
+        version_id INTEGER NOT NULL,
+        last_updated TEXT NOT NULL,
+        last_updated_ms INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        sort_family TEXT,
+        sort_given TEXT,
+        sort_birthdate INTEGER,
+        sort_gender TEXT
+      ) STRICT;
+      CREATE INDEX patient_state_id ON patient (state, id);
+      CREATE INDEX patient_state_updated ON patient (state, last_updated_ms, id);
+      CREATE INDEX patient_state_family ON patient (state, sort_family, id);
+      CREATE INDEX patient_state_given ON patient (state, sort_given, id);
+      CREATE INDEX patient_state_birthdate ON patient (state, sort_birthdate, id);
+      CREATE INDEX patient_state_gender ON patient (state, sort_gender, id);
+
+      CREATE TABLE patient_history (
+        id TEXT NOT NULL,
+        version_id INTEGER NOT NULL,
+        last_updated TEXT NOT NULL,
+        last_updated_ms INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        PRIMARY KEY (id, version_id)
+      ) STRICT;
+      CREATE INDEX patient_history_updated ON patient_history (last_updated_ms, id, version_id);
+
+      CREATE TABLE patient_search (
+        patient_id TEXT NOT NULL,
+        param TEXT NOT NULL,
+        text TEXT,
+        exact TEXT,
+        system TEXT,
+        code TEXT,
+        low INTEGER,
+        high INTEGER,
+        ref TEXT
+      ) STRICT;
+      CREATE INDEX patient_search_text ON patient_search (param, text, patient_id);
+      CREATE INDEX patient_search_exact ON patient_search (param, exact, patient_id);
+      CREATE INDEX patient_search_token ON patient_search (param, code, system, patient_id);
+      CREATE INDEX patient_search_range ON patient_search (param, low, high, patient_id);
+      CREATE INDEX patient_search_high ON patient_search (param, high, patient_id);
+      CREATE INDEX patient_search_ref ON patient_search (param, ref, patient_id);
+      CREATE INDEX patient_search_patient ON patient_search (patient_id, param);
+
+      CREATE TABLE patient_unique (
+        key TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        patient_id TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX patient_unique_patient ON patient_unique (patient_id);
+
+      CREATE TABLE idempotency (
+        key TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        patient_id TEXT NOT NULL,
+        version_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX idempotency_expires ON idempotency (expires_at);
+      CREATE INDEX idempotency_patient ON idempotency (patient_id);
+    `);
+  },
+};
+
+/**
+ * Every migration, in order. Later features (audit events, outbox, jobs) append theirs here, or
+ * pass their own list to {@link migrate}.
+ */
+export const migrations: readonly Migration[] = [patientSchema];
+
+/** The schema version a database is at (`PRAGMA user_version`). */
+export function schemaVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings `db` up to the last version of `list`, each migration in its own `BEGIN IMMEDIATE`
+ * transaction together with its `user_version` bump. The version is re-read under the write lock,
+ * so several processes opening one new file apply each step exactly once. Refuses a database whose
+ * schema is newer than this code knows (503). Returns the versions applied.
+ */
+export function migrate(db: Database, list: readonly Migration[] = migrations): number[] {
+  list.forEach((m, i) => {
+    if (m.version !== i + 1) throw new RangeError(`migration #${i} has version ${m.version}, expected ${i + 1}`);
+  });
+  const latest = list.length;
+  if (schemaVersion(db) > latest) {
+    throw errors.unavailable(ErrorCode.STORE_UNAVAILABLE, 'The database schema is newer than this server');
+  }
+  const applied: number[] = [];
+  for (const m of list) {
+    if (schemaVersion(db) >= m.version) continue;
+    const step = db.transaction(() => {
+      if (schemaVersion(db) >= m.version) return false;
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+      return true;
+    });
+    if (step.immediate()) applied.push(m.version);
+  }
+  return applied;
+}

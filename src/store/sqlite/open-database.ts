@@ -1,0 +1,46 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { ErrorCode, errors } from '../../fhir/outcome.js';
+import { toOutcomeError } from './driver-errors.js';
+import { migrate, migrations, type Migration } from './migrations.js';
+
+/** The location of an in-memory database (one private database per connection). */
+export const MEMORY = ':memory:';
+
+/** How long a writer waits for another connection's lock before giving up with 503. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Opens (creating if needed) the SQLite database at `location` — a file path or `:memory:` — sets the
+ * connection pragmas and applies pending migrations. The parent directory of a file is created.
+ * WAL lets readers proceed while one writer commits; `synchronous=NORMAL` is durable in WAL mode
+ * except for the last transactions on power loss. Throws only `OperationOutcomeError` (503 when the
+ * file cannot be opened or stays locked).
+ */
+export function openDatabase(location: string, list: readonly Migration[] = migrations): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    const inMemory = location === MEMORY;
+    if (!inMemory) createParentDirectory(location);
+    db = new Database(location);
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (!inMemory) db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, list);
+    return db;
+  } catch (err) {
+    const mapped = toOutcomeError(err, db);
+    if (db?.open) db.close();
+    throw mapped;
+  }
+}
+
+function createParentDirectory(file: string): void {
+  try {
+    mkdirSync(dirname(resolve(file)), { recursive: true });
+  } catch {
+    throw errors.unavailable(ErrorCode.STORE_UNAVAILABLE, 'The database directory cannot be created');
+  }
+}

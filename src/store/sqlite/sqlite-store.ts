@@ -1,0 +1,185 @@
+import Database from 'better-sqlite3';
+import { errors } from '../../fhir/outcome.js';
+import type { SearchRequest } from '../../fhir/search/types.js';
+import type {
+  HistoryPage,
+  HistoryQuery,
+  IdempotencyRecord,
+  PatientRecord,
+  PatientStore,
+  SearchPage,
+  StoredPatient,
+} from '../port.js';
+import { guarded, toOutcomeError } from './driver-errors.js';
+import { IdempotencyTable } from './idempotency-table.js';
+import { openDatabase } from './open-database.js';
+import { PatientTables } from './patient-tables.js';
+import { searchSqlite } from './search.js';
+import { TransactionLock } from './transaction-lock.js';
+
+/** What the outer store and its transaction views share: one connection's tables and lock. */
+interface Connection {
+  db: Database.Database;
+  patients: PatientTables;
+  idempotency: IdempotencyTable;
+  lock: TransactionLock;
+  ping: Database.Statement;
+}
+
+/** Whether a transaction view may still be used (it may not once its transaction has ended). */
+interface TransactionScope {
+  open: boolean;
+}
+
+/**
+ * The embedded engine: the storage port on one better-sqlite3 connection (SQLite in WAL mode).
+ *
+ * better-sqlite3 is synchronous, so a single call runs whole before anything else can; the
+ * {@link TransactionLock} only makes calls wait while a {@link SqliteStore.transaction} is open.
+ * Several processes on one file serialize their writes through SQLite's own lock (`BEGIN IMMEDIATE`,
+ * `busy_timeout`). Do not call the outer store from inside `transaction(work)`: it waits for that
+ * very transaction. Use the `tx` store `work` receives.
+ */
+export class SqliteStore implements PatientStore {
+  readonly engine = 'sqlite' as const;
+
+  private constructor(
+    private readonly connection: Connection,
+    private readonly scope?: TransactionScope,
+  ) {}
+
+  /** Opens `location` (a file path, created with its directory if missing, or `:memory:`) and migrates it. */
+  static open(location: string): SqliteStore {
+    const db = openDatabase(location);
+    return new SqliteStore({
+      db,
+      patients: new PatientTables(db),
+      idempotency: new IdempotencyTable(db),
+      lock: new TransactionLock(),
+      ping: db.prepare('SELECT 1'),
+    });
+  }
+
+  /** The connection, for SQLite code beside the port (search, audit, lifecycle, jobs). */
+  get db(): Database.Database {
+    return this.connection.db;
+  }
+
+  create(record: PatientRecord): Promise<void> {
+    return this.run(() => this.connection.patients.create(record));
+  }
+
+  read(id: string): Promise<StoredPatient | undefined> {
+    return this.run(() => this.connection.patients.read(id));
+  }
+
+  readVersion(id: string, versionId: string): Promise<StoredPatient | undefined> {
+    return this.run(() => this.connection.patients.readVersion(id, versionId));
+  }
+
+  history(id: string, query: HistoryQuery): Promise<HistoryPage> {
+    return this.run(() => this.connection.patients.history(id, query));
+  }
+
+  update(record: PatientRecord, expectedVersionId: string): Promise<void> {
+    return this.run(() => this.connection.patients.update(record, expectedVersionId));
+  }
+
+  search(request: SearchRequest): Promise<SearchPage> {
+    return this.run(() => searchSqlite(this.connection.db, request));
+  }
+
+  getIdempotency(key: string): Promise<IdempotencyRecord | undefined> {
+    return this.run(() => this.connection.idempotency.get(key));
+  }
+
+  putIdempotency(record: IdempotencyRecord): Promise<boolean> {
+    return this.run(() => this.connection.idempotency.put(record));
+  }
+
+  purgeIdempotency(now: Date): Promise<number> {
+    return this.run(() => this.connection.idempotency.purge(now));
+  }
+
+  /**
+   * Runs synchronous SQLite code beside the port (audit, outbox, jobs) on this connection, with the
+   * same rules as a port call: after an open transaction on the outer store, inside it on a
+   * transaction store; driver errors come out as `OperationOutcomeError`s. Prefer it to using `db`
+   * directly, which would slip into whatever transaction is open.
+   */
+  withDb<T>(call: (db: Database.Database) => T): Promise<T> {
+    return this.run(() => call(this.connection.db));
+  }
+
+  /**
+   * Runs `work` in one `BEGIN IMMEDIATE … COMMIT` (ROLLBACK when it throws). On the transaction
+   * view itself, `transaction` joins the open transaction.
+   */
+  async transaction<T>(work: (tx: PatientStore) => Promise<T>): Promise<T> {
+    if (this.scope) {
+      this.assertOpen();
+      return work(this);
+    }
+    const { db, lock } = this.connection;
+    return lock.hold(async () => {
+      guarded(db, () => db.exec('BEGIN IMMEDIATE'));
+      const scope: TransactionScope = { open: true };
+      try {
+        const result = await work(new SqliteStore(this.connection, scope));
+        guarded(db, () => db.exec('COMMIT'));
+        return result;
+      } catch (err) {
+        rollback(db);
+        // tx.db used directly by SQLite code beside the port may throw driver errors: map those too
+        throw err instanceof Database.SqliteError ? toOutcomeError(err, db) : err;
+      } finally {
+        scope.open = false;
+      }
+    });
+  }
+
+  /** Whether `SELECT 1` answers; never throws. */
+  async ping(): Promise<boolean> {
+    try {
+      return this.connection.ping.get() !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Waits for an open transaction, then closes the connection. Closing twice is harmless. */
+  async close(): Promise<void> {
+    if (this.scope) throw errors.internal();
+    const { db, lock } = this.connection;
+    await lock.hold(() => {
+      if (db.open) db.close();
+    });
+  }
+
+  /**
+   * Runs one synchronous database call: at once on a transaction view or an idle store, else after
+   * the open transaction ends. Failures come out as `OperationOutcomeError`s only.
+   */
+  private async run<T>(call: () => T): Promise<T> {
+    const { db, lock } = this.connection;
+    if (this.scope) {
+      this.assertOpen();
+      return guarded(db, call);
+    }
+    if (lock.idle) return guarded(db, call);
+    return lock.hold(() => guarded(db, call));
+  }
+
+  private assertOpen(): void {
+    if (!this.scope?.open) throw errors.internal();
+  }
+}
+
+/** Ends an open transaction without letting a failed ROLLBACK hide the error that caused it. */
+function rollback(db: Database.Database): void {
+  try {
+    if (db.open && db.inTransaction) db.exec('ROLLBACK');
+  } catch {
+    // the connection is gone or SQLite already rolled back; the original error is what matters
+  }
+}
