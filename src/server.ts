@@ -67,7 +67,7 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info('listening', { url: `${url}/fhir`, engine: store.engine });
+  logger.info('listening', { endpoint: `${url}/fhir`, engine: store.engine });
 
   return {
     server,

@@ -50,6 +50,12 @@ export interface PatientStore {
    */
   transaction<T>(work: (tx: PatientStore) => Promise<T>): Promise<T>;
 
+  /**
+   * Appends lifecycle events to the transactional outbox. Called on the `tx` store inside the same
+   * transaction as the state change they report, so an event exists if and only if the change does.
+   */
+  appendEvents(events: LifecycleEvent[]): Promise<void>;
+
   /** Whether the store answers (for `/readyz`). */
   ping(): Promise<boolean>;
 
@@ -173,3 +179,17 @@ export const uniqueKeyConflictCode = {
   email: 'DUPLICATE_CONTACT',
   phone: 'DUPLICATE_CONTACT',
 } as const;
+
+/**
+ * A lifecycle event (SPEC §7), as written to the outbox and delivered to webhooks. Carries ids,
+ * codes and instants only — never PHI.
+ */
+export interface LifecycleEvent {
+  /** UUID, for de-duplication by receivers. */
+  id: string;
+  /** e.g. `identity.patient.soft_deleted`. */
+  type: string;
+  patientId: string;
+  occurredAt: string;
+  data: Record<string, string | number | boolean | null>;
+}

@@ -22,6 +22,18 @@ export async function mongoUri(): Promise<MongoAvailability> {
 
   const systemBinary = process.env.MONGOMS_SYSTEM_BINARY;
   if (!systemBinary) return { skip: MONGO_SKIP_REASON };
+  return startMemoryReplSet(systemBinary);
+}
+
+/**
+ * Why the MongoDB tests cannot run, decided from the environment alone (synchronously, so a test
+ * file can register its suites at load time), or `undefined` when {@link mongoUri} has a server.
+ */
+export function mongoSkipReason(): string | undefined {
+  return process.env.MONGODB_URI || process.env.MONGOMS_SYSTEM_BINARY ? undefined : MONGO_SKIP_REASON;
+}
+
+async function startMemoryReplSet(systemBinary: string): Promise<MongoAvailability> {
 
   process.env.MONGOMS_RUNTIME_DOWNLOAD = 'false';
   process.env.MONGOMS_DISABLE_POSTINSTALL = '1';

@@ -191,7 +191,7 @@ describe('MongoDB documents and schemas', () => {
 
   describe('filters (evaluated with mingo)', () => {
     it('lets exactly one compare-and-set update of a version win', () => {
-      const docs: (PatientDocument & Record<string, unknown>)[] = records.slice(0, 3).map(toPatientDocument);
+      const docs = records.slice(0, 3).map(toPatientDocument) as (PatientDocument & Record<string, unknown>)[];
       const target = docs[1]!;
       const next = toPatientDocument(nextVersion(records[1]!, { state: 'soft-deleted' }));
       expect(new Query(casFilter(target._id, 1)).find(docs).all()).to.deep.equal([target]);

@@ -76,7 +76,7 @@ export function decodeCursor(token: string, fingerprint: string, key: Buffer | s
 
 /**
  * The full keyset order of a request: its `_sort` keys up to `_id`, then `_id` ascending as the
- * final tie-breaker when it is not already there. A cursor holds one value per key of this list.
+ * final tie-breaker (in the direction of the last key) when it is not already there. A cursor holds one value per key of this list.
  */
 export function keysetOrder(sort: readonly SortKey[]): SortKey[] {
   const order: SortKey[] = [];
@@ -84,6 +84,7 @@ export function keysetOrder(sort: readonly SortKey[]): SortKey[] {
     order.push(key);
     if (key.field === '_id') return order;
   }
-  order.push({ field: '_id', descending: false });
+  // the tie-breaker follows the last key's direction, so one index can be walked in one direction
+  order.push({ field: '_id', descending: sort[sort.length - 1]?.descending ?? false });
   return order;
 }

@@ -9,7 +9,7 @@ import { versionFromEtag } from '../../fhir/etag.js';
 import { versionOf } from '../../fhir/resource-version.js';
 import { validatePatient } from '../validation/validate-patient.js';
 import { buildPatientRecord } from '../record.js';
-import { withServerManagedFrom } from '../server-managed.js';
+import { withServerManagedFrom, withoutUnchangedServerManaged } from '../server-managed.js';
 import type { PatientDeps } from '../deps.js';
 
 /**
@@ -24,15 +24,17 @@ export async function updatePatientHandler(req: FhirRequest, ctx: RequestContext
   const body = req.body as { id?: unknown; meta?: { versionId?: unknown } } | undefined;
   const expected = expectedVersion(req, deps.requireIfMatch);
   const now = ctx.clock.now();
-  const incoming = validatePatient(req.body, { now, mode: 'update' });
+  const current = await deps.store.read(id);
+  const incoming = validatePatient(current ? withoutUnchangedServerManaged(req.body, current.resource) : req.body, {
+    now,
+    mode: 'update',
+  });
   if (body?.id === undefined) {
     throw errors.badRequest(ErrorCode.ID_MISMATCH, 'The Patient in the body must carry the id of the URL', ['Patient.id']);
   }
   if (body.id !== id) {
     throw errors.badRequest(ErrorCode.ID_MISMATCH, 'The id in the body differs from the id in the URL', ['Patient.id']);
   }
-
-  const current = await deps.store.read(id);
   if (!current) throw errors.notFound();
   if (current.state !== 'active') throw errors.gone();
   const currentVersion = current.resource.meta?.versionId ?? '';

@@ -49,17 +49,17 @@ export function assertNoForbiddenKeys(value: unknown, pathPrefix: string, option
       });
     }
     if (Array.isArray(current)) {
+      // JSON.parse never puts named keys on an array, but a patched or hand-built value might.
+      for (const key of FORBIDDEN_KEYS) {
+        if (Object.hasOwn(current, key)) throw forbidden(key, `${pathOf(frame, pathPrefix)}.${key}`);
+      }
       for (let i = current.length - 1; i >= 0; i--) {
         stack.push({ value: current[i], depth: frame.depth + 1, parent: frame, key: i });
       }
       continue;
     }
     for (const key of Object.keys(current)) {
-      if (FORBIDDEN_KEYS.has(key)) {
-        throw errors.badRequest(ErrorCode.FORBIDDEN_KEY, `The key '${key}' is not allowed anywhere in a request`, [
-          `${pathOf(frame, pathPrefix)}.${key}`,
-        ]);
-      }
+      if (FORBIDDEN_KEYS.has(key)) throw forbidden(key, `${pathOf(frame, pathPrefix)}.${key}`);
       stack.push({ value: (current as Record<string, unknown>)[key], depth: frame.depth + 1, parent: frame, key });
     }
   }
@@ -78,6 +78,10 @@ export function assertNoForbiddenPointerSegments(pointer: string, expression: st
       throw errors.badRequest(ErrorCode.FORBIDDEN_KEY, `The key '${segment}' is not allowed in a path`, [expression]);
     }
   }
+}
+
+function forbidden(key: string, expression: string): OperationOutcomeError {
+  return errors.badRequest(ErrorCode.FORBIDDEN_KEY, `The key '${key}' is not allowed anywhere in a request`, [expression]);
 }
 
 /**

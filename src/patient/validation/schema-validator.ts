@@ -97,8 +97,9 @@ function describeSchemaError(error: ErrorObject): { diagnostics: string; express
 /**
  * Two gaps of the published schema, closed before compiling. Its complex types list `properties`
  * but no `type: "object"`, so `null`, `"x"` or `3` would pass as a HumanName or an Extension: every
- * definition with properties gets `type: "object"` (keeping `null` allowed in `_name` arrays). And `Extension.url` is 1..1 in R4
- * (https://hl7.org/fhir/R4/extensibility.html#Extension) but not `required` in the schema.
+ * definition with properties gets `type: "object"` (keeping `null` allowed in `_name` arrays).
+ * And `Extension.url` is 1..1 in R4 (https://hl7.org/fhir/R4/extensibility.html#Extension) but not
+ * `required` in the schema.
  */
 function tightenDefinitions(definitions: Record<string, Record<string, unknown>>): void {
   for (const definition of Object.values(definitions)) {

@@ -28,6 +28,9 @@ export const SORT_COLUMNS: Record<SortField, string> = {
   gender: 'patient.sort_gender',
 };
 
+/** Sort fields that always have a value. */
+const NON_NULL: ReadonlySet<SortField> = new Set(['_id', '_lastUpdated']);
+
 const COMPARE = { eq: '=', lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
 
 function testSql(t: EntryTest, params: (string | number)[]): string {
@@ -140,7 +143,21 @@ function keysetSql(order: SortKey[], after: (string | number | null)[], reverse:
     branches.push({ sql: terms.join(' AND '), params });
   }
   if (branches.length === 0) return { sql: '0', params: [] };
-  return { sql: `(${branches.map((b) => `(${b.sql})`).join(' OR ')})`, params: branches.flatMap((b) => b.params) };
+  const fragment = { sql: `(${branches.map((b) => `(${b.sql})`).join(' OR ')})`, params: branches.flatMap((b) => b.params) };
+  // A redundant bound on the first key lets the (state, column, id) index start at the boundary,
+  // so page N costs what page 1 costs. Ascending: NULLs are before any value, so `>=` is exact.
+  const first = order[0]!;
+  const v0 = after[0] ?? null;
+  const col0 = SORT_COLUMNS[first.field];
+  const never = NON_NULL.has(first.field);
+  if (v0 !== null && first.descending === reverse) {
+    fragment.sql = `${col0} >= ? AND ${fragment.sql}`;
+    fragment.params.unshift(v0);
+  } else if (v0 !== null && never) {
+    fragment.sql = `${col0} <= ? AND ${fragment.sql}`;
+    fragment.params.unshift(v0);
+  }
+  return fragment;
 }
 
 /**

@@ -73,3 +73,12 @@ describe('isForbiddenKey', () => {
     expect(isForbiddenKey('Constructor')).to.equal(false);
   });
 });
+
+describe('assertNoForbiddenKeys on hand-built values', () => {
+  it('refuses a named forbidden key on an array', () => {
+    const list: unknown[] = [1];
+    Object.defineProperty(list, 'constructor', { value: {}, enumerable: true });
+    const err = thrown(() => assertNoForbiddenKeys({ a: list }, 'Patient'));
+    expect(err.issues[0]!.expression).to.deep.equal(['Patient.a.constructor']);
+  });
+});

@@ -19,6 +19,9 @@ function random(seed: number): () => number {
   };
 }
 
+/** Well-typed but often rule-breaking strings, so business rules (422) get exercised too. */
+const TEXTS = ['John3', '  Ann   Lee ', '2030-01-01', '1890', 'ZZ', 'us', 'not-an-email', 'A@B.ORG', '+1 555 555 5555', '(508) 555-0123', 'en_US', 'SW1A 1AA', '0235', 'soft-deleted'];
+
 const KEYS = ['foo', 'id', 'extension', 'given', '_birthDate', 'valueString', 'url', 'value', 'system', '__proto__', 'constructor', 'prototype', '', '💥'];
 
 function fuzzer(next: () => number) {
@@ -53,11 +56,16 @@ function fuzzer(next: () => number) {
     Object.defineProperty(target, key, { value: v, enumerable: true, writable: true, configurable: true });
   }
 
-  function mutate(root: Container): void {
+  function mutate(root: Container, textOnly: boolean): void {
     const target = pick(containers(root));
     const keys = Object.keys(target);
     const key = keys.length > 0 ? pick(keys) : undefined;
-    switch (pick(['swap', 'delete', 'add', 'copy'] as const)) {
+    switch (textOnly ? 'retext' : pick(['swap', 'delete', 'add', 'copy', 'retext'] as const)) {
+      case 'retext': {
+        const texts = keys.filter((k) => typeof (target as Record<string, Json>)[k] === 'string');
+        if (texts.length > 0) setOwn(target, pick(texts), pick(TEXTS));
+        break;
+      }
       case 'swap':
         if (key !== undefined) setOwn(target, key, value());
         break;
@@ -89,7 +97,8 @@ describe('validatePatient under random mutations', () => {
       const { pick, mutate } = fuzzer(random(seed));
       const body = structuredClone(pick(patients));
       const rounds = 1 + (seed % 4);
-      for (let i = 0; i < rounds; i++) mutate(body);
+      // Every third case changes only string values, so the business rules (422) get their share.
+      for (let i = 0; i < rounds; i++) mutate(body, seed % 3 === 0);
       try {
         const output = validatePatient(body, { now, mode: seed % 2 ? 'create' : 'update' });
         expect(validatePatient(output, { now, mode: 'update' }), `seed ${seed}`).to.deep.equal(output);

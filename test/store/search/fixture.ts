@@ -40,6 +40,8 @@ export function fixturePatients(): FixturePatient[] {
       if (i % 37 === 0) resource.deceasedBoolean = true;
       else if (i % 41 === 0) resource.deceasedBoolean = false;
     }
+    if (i % 97 === 3) delete resource.birthDate; // missing sort values
+    if (i % 89 === 5) delete resource.gender;
     if (i % 13 === 0) resource.name?.[0]?.given?.push('Joan');
     const state: PatientState = i % 50 === 7 ? 'soft-deleted' : 'active';
     return { resource, state };

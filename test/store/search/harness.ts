@@ -13,7 +13,7 @@ export type RunSearch = (request: SearchRequest) => Promise<SearchPage>;
 
 /** URL query string → the parser's input shape (repeated keys keep every value). */
 export function toQuery(q: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  const out: Record<string, string[]> = Object.create(null);
   for (const [k, v] of new URLSearchParams(q)) (out[k] ??= []).push(v);
   return out;
 }

@@ -60,10 +60,10 @@ export function sortValue(p: FixturePatient, field: string): string | number | n
   }
 }
 
-/** Comparator for `_sort=a,-b`: missing values lowest (first ascending), then id ascending. */
+/** Comparator for `_sort=a,-b`: missing values lowest (first ascending), then id in the direction of the last key. */
 export function comparator(sort: string | undefined): (a: FixturePatient, b: FixturePatient) => number {
   const keys = (sort ? sort.split(',') : []).map((k) => ({ field: k.replace(/^-/, ''), desc: k.startsWith('-') }));
-  if (!keys.some((k) => k.field === '_id')) keys.push({ field: '_id', desc: false });
+  if (!keys.some((k) => k.field === '_id')) keys.push({ field: '_id', desc: keys[keys.length - 1]?.desc ?? false });
   return (a, b) => {
     for (const k of keys) {
       const x = sortValue(a, k.field);
