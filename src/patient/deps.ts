@@ -12,4 +12,8 @@ export interface PatientDeps {
   idempotencyTtlMs: number;
   /** Key that signs search cursors. */
   cursorKey: string;
+  /** `DELETION_GRACE_PERIOD` in ms (lifecycle; default P7D). */
+  deletionGracePeriodMs?: number;
+  /** HMAC key of the returning-patient correlation hash (lifecycle); no hashes without it. */
+  correlationSecret?: string;
 }

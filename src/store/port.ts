@@ -56,6 +56,31 @@ export interface PatientStore {
    */
   appendEvents(events: LifecycleEvent[]): Promise<void>;
 
+  /**
+   * Deletion lifecycle (SPEC §7): sets (or, with `undefined`, removes) the lifecycle index row of a
+   * patient — what the sweep and `$deleted` query. Written with every lifecycle state change.
+   */
+  setDeletionIndex(id: string, entry: DeletionIndexEntry | undefined): Promise<void>;
+
+  /** Ids of soft-deleted, not held patients whose grace period ended before `now`, oldest first. */
+  findExpiredSoftDeleted(now: Date, limit: number): Promise<string[]>;
+
+  /** Deleted patients (current versions), newest deletion first, keyset paged. */
+  listDeleted(query: DeletedQuery): Promise<DeletedPage>;
+
+  /** Replaces the correlation hashes of a patient (an empty list clears them). Never in the resource. */
+  setCorrelationHashes(id: string, hashes: string[]): Promise<void>;
+
+  /** Ids of the patients holding any of `hashes` (only soft-deleted or anonymized patients hold any). */
+  findByCorrelation(hashes: string[]): Promise<string[]>;
+
+  /**
+   * Anonymization: replaces every stored history version of `id` by the given ones (matched on
+   * `meta.versionId`; every stored version must be given, else 500), and purges the patient's
+   * idempotency records and search-index values. Atomic.
+   */
+  anonymizeHistory(id: string, versions: PatientRecord['resource'][]): Promise<void>;
+
   /** Whether the store answers (for `/readyz`). */
   ping(): Promise<boolean>;
 
@@ -192,4 +217,35 @@ export interface LifecycleEvent {
   patientId: string;
   occurredAt: string;
   data: Record<string, string | number | boolean | null>;
+}
+
+/** Lifecycle index row of a deleted patient (SPEC §7): what the sweep and `$deleted` filter and sort on. */
+export interface DeletionIndexEntry {
+  status: 'soft-deleted' | 'anonymized';
+  /** Under an investigation hold. */
+  held: boolean;
+  /** Instant of the soft delete (the `$deleted` sort key). */
+  softDeletedAt: string;
+  /** Instant the grace period ends. */
+  graceExpiresAt: string;
+}
+
+/** Keyset position in `$deleted`: the boundary row's soft-delete instant (epoch ms) and id. */
+export interface DeletedCursor {
+  softDeletedAtMs: number;
+  id: string;
+}
+
+export interface DeletedQuery {
+  statuses: DeletionIndexEntry['status'][];
+  count: number;
+  /** Continue after this row (newest first). */
+  after?: DeletedCursor;
+}
+
+export interface DeletedPage {
+  patients: StoredPatient[];
+  /** All deleted patients of the requested statuses. */
+  total: number;
+  next?: DeletedCursor;
 }

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { SearchCursor } from '../../store/port.js';
 import { ErrorCode, errors } from '../outcome.js';
 import type { SearchRequest, SortKey } from './types.js';
@@ -26,19 +26,21 @@ export function searchFingerprint(request: Pick<SearchRequest, 'where' | 'sort' 
   return createHash('sha256').update(basis).digest('base64url').slice(0, 22);
 }
 
-function tag(key: Buffer | string, body: string): Buffer {
-  return createHmac('sha256', key).update(body).digest();
+function cipherKey(key: Buffer | string): Buffer {
+  return createHash('sha256').update('search-cursor\0').update(key).digest();
 }
 
 /**
- * Encodes a keyset position as an opaque token: base64url(JSON) + "." + base64url(HMAC-SHA256).
- * The token holds sort values of a boundary row (possibly PHI such as a family name), so it is
- * tamper-proof but not secret: it only travels back to the client that ran the search.
+ * Encodes a keyset position as an opaque token: base64url(iv ‖ AES-256-GCM ciphertext ‖ tag).
+ * The position holds sort values of a boundary row (e.g. a folded family name, which is PHI), so
+ * it is encrypted as well as authenticated: links can end up in proxy logs and browser history.
  */
 export function encodeCursor(cursor: SearchCursor, fingerprint: string, key: Buffer | string): string {
   const payload: CursorPayload = { v: 1, f: fingerprint, a: cursor.after, d: cursor.direction };
-  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-  return `${body}.${tag(key, body).toString('base64url')}`;
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', cipherKey(key), iv);
+  const sealed = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
 }
 
 function invalid(): never {
@@ -47,25 +49,27 @@ function invalid(): never {
   ]);
 }
 
+function open(token: string, key: Buffer | string): unknown {
+  if (token.length > MAX_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) invalid();
+  const raw = Buffer.from(token, 'base64url');
+  if (raw.length < 12 + 16 + 2) invalid();
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', cipherKey(key), raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(raw.length - 16));
+    const plain = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]);
+    return JSON.parse(plain.toString('utf8'));
+  } catch {
+    return invalid();
+  }
+}
+
 /**
- * Verifies and decodes a token made by {@link encodeCursor}. Throws 400 `INVALID_CURSOR` when the
- * tag does not verify, the shape is wrong, the fingerprint differs from `fingerprint`, or the
- * number of boundary values is not `keyCount` (sort keys + the final id).
+ * Verifies and decodes a token made by {@link encodeCursor}. Throws 400 `INVALID_CURSOR` when it
+ * does not decrypt and authenticate, the shape is wrong, the fingerprint differs from
+ * `fingerprint`, or the number of boundary values is not `keyCount` (sort keys + the final id).
  */
 export function decodeCursor(token: string, fingerprint: string, key: Buffer | string, keyCount: number): SearchCursor {
-  if (token.length > MAX_TOKEN_LENGTH) invalid();
-  const [body, mac, extra] = token.split('.');
-  if (!body || !mac || extra !== undefined) invalid();
-  const expected = tag(key, body);
-  const given = Buffer.from(mac, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) invalid();
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
-  } catch {
-    invalid();
-  }
-  const p = payload as Partial<CursorPayload> | null;
+  const p = open(token, key) as Partial<CursorPayload> | null;
   if (!p || typeof p !== 'object' || p.v !== 1 || p.f !== fingerprint) invalid();
   if (p.d !== 'next' && p.d !== 'previous') invalid();
   if (!Array.isArray(p.a) || p.a.length !== keyCount) invalid();

@@ -4,21 +4,25 @@ import type { JobParameters } from 'agenda';
 import { filterFromUnique, whereSql, type Where } from './job-filters.js';
 import { columnsForUpdate, jobToColumns, toMillis, type ColumnValue, type JobRow } from './job-row.js';
 import { AGENDA_JOBS_TABLE as T } from './schema.js';
+import { StatementCache } from './statement-cache.js';
+
+// the SQL here varies only with the set of columns and unique keys a caller uses: a handful of shapes
+const statements = new StatementCache();
 
 function insertRow(db: Database, columns: Record<string, ColumnValue>): JobRow {
   const names = ['id', ...Object.keys(columns)];
   const sql = `INSERT INTO ${T} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) RETURNING *`;
-  return db.prepare(sql).get(randomUUID(), ...Object.values(columns)) as JobRow;
+  return statements.get(db, sql).get(randomUUID(), ...Object.values(columns)) as JobRow;
 }
 
 function updateRow(db: Database, columns: Record<string, ColumnValue>, where: Where): JobRow | undefined {
   const sets = Object.keys(columns).map((c) => `${c} = ?`);
   const sql = `UPDATE ${T} SET ${sets.join(', ')} ${whereSql(where)} RETURNING *`;
-  return db.prepare(sql).get(...Object.values(columns), ...where.params) as JobRow | undefined;
+  return statements.get(db, sql).get(...Object.values(columns), ...where.params) as JobRow | undefined;
 }
 
 function findFirst(db: Database, where: Where): JobRow | undefined {
-  return db.prepare(`SELECT * FROM ${T} ${whereSql(where)} ORDER BY seq LIMIT 1`).get(...where.params) as JobRow | undefined;
+  return statements.get(db, `SELECT * FROM ${T} ${whereSql(where)} ORDER BY seq LIMIT 1`).get(...where.params) as JobRow | undefined;
 }
 
 const byId = (id: string): Where => ({ sql: ['id = ?'], params: [id] });

@@ -82,8 +82,8 @@ export function isUnavailable(err: unknown): boolean {
   if (UNREACHABLE.has(err.name) || isRetryableTransactionError(err)) return true;
   if (err instanceof MongoError && err.hasErrorLabel('RetryableWriteError')) return true;
   if (err instanceof MongoServerError && typeof err.code === 'number' && TRANSIENT_CODES.has(err.code)) return true;
-  // mongoose with bufferCommands off refuses operations while the connection is not open
-  return err.name === 'MongooseError' && /connect/i.test(err.message);
+  // mongoose refuses operations while the connection is not open (or times out buffering them)
+  return err.name === 'MongooseError' && /connect|buffering timed out/i.test(err.message);
 }
 
 /**

@@ -3,6 +3,9 @@ import type { ClientSession, Connection } from 'mongoose';
 import { ErrorCode, errors } from '../../fhir/outcome.js';
 import type { SearchRequest } from '../../fhir/search/types.js';
 import type {
+  DeletedPage,
+  DeletedQuery,
+  DeletionIndexEntry,
   HistoryPage,
   HistoryQuery,
   IdempotencyRecord,
@@ -23,6 +26,7 @@ import { expiredIdempotencyFilter, historyPageFilter, historyTotalFilter } from 
 import { insertPatient, replacePatient } from './patient-writes.js';
 import { bindModels, type MongoModels } from './schemas.js';
 import { searchMongo } from './search.js';
+import * as lifecycle from './lifecycle.js';
 
 /** How to reach MongoDB. */
 export interface MongoStoreOptions {
@@ -94,6 +98,7 @@ export class MongoStore implements PatientStore {
         await model.createCollection();
         await model.syncIndexes();
       }
+      await lifecycle.ensureLifecycleCollections(models);
       return new MongoStore(connection, models);
     } catch (err) {
       await connection?.close().catch(() => undefined);
@@ -131,7 +136,7 @@ export class MongoStore implements PatientStore {
   }
 
   history(id: string, query: HistoryQuery): Promise<HistoryPage> {
-    const count = Math.max(0, Math.floor(query.count));
+    const count = Number.isFinite(query.count) ? Math.max(0, Math.floor(query.count)) : 0;
     return this.run(async (session) => {
       // one at a time: a session must not run operations concurrently
       const docs = await this.models.history
@@ -185,6 +190,30 @@ export class MongoStore implements PatientStore {
       return result.deletedCount;
     });
   }
+  setDeletionIndex(id: string, entry: DeletionIndexEntry | undefined): Promise<void> {
+    return this.run((session) => lifecycle.setDeletionIndex(this.models, id, entry, session));
+  }
+
+  findExpiredSoftDeleted(now: Date, limit: number): Promise<string[]> {
+    return this.run((session) => lifecycle.findExpiredSoftDeleted(this.models, now, limit, session));
+  }
+
+  listDeleted(query: DeletedQuery): Promise<DeletedPage> {
+    return this.run((session) => lifecycle.listDeleted(this.models, query, session));
+  }
+
+  setCorrelationHashes(id: string, hashes: string[]): Promise<void> {
+    return this.write((session) => lifecycle.setCorrelationHashes(this.models, id, hashes, session));
+  }
+
+  findByCorrelation(hashes: string[]): Promise<string[]> {
+    return this.run((session) => lifecycle.findByCorrelation(this.models, hashes, session));
+  }
+
+  anonymizeHistory(id: string, versions: PatientRecord['resource'][]): Promise<void> {
+    return this.write((session) => lifecycle.anonymizeHistory(this.models, id, versions, session));
+  }
+
 
   /**
    * Runs `work` in one multi-document transaction (`ClientSession#withTransaction`, snapshot read

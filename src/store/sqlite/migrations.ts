@@ -1,5 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { ErrorCode, errors } from '../../fhir/outcome.js';
+import { createLifecycleTables } from './lifecycle-tables.js';
+import { createOutboxTables } from './outbox-tables.js';
 
 /**
  * One step of the SQLite schema. `version` is what `PRAGMA user_version` holds once `up` has run;
@@ -87,11 +89,23 @@ const patientSchema: Migration = {
   },
 };
 
+const lifecycleSchema: Migration = {
+  version: 2,
+  description: 'deletion lifecycle: deleted-patient index, correlation hashes',
+  up: createLifecycleTables,
+};
+
+const outboxSchema: Migration = {
+  version: 3,
+  description: 'transactional outbox: lifecycle events and their webhook deliveries',
+  up: createOutboxTables,
+};
+
 /**
  * Every migration, in order. Later features (audit events, outbox, jobs) append theirs here, or
  * pass their own list to {@link migrate}.
  */
-export const migrations: readonly Migration[] = [patientSchema];
+export const migrations: readonly Migration[] = [patientSchema, lifecycleSchema, outboxSchema];
 
 /** The schema version a database is at (`PRAGMA user_version`). */
 export function schemaVersion(db: Database): number {

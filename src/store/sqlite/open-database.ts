@@ -28,7 +28,12 @@ export function openDatabase(location: string, list: readonly Migration[] = migr
     if (!inMemory) db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    db.pragma('cache_size = -65536');
+    db.pragma('temp_store = MEMORY');
     migrate(db, list);
+    // Planner statistics: without them a filter plus a different sort can pick a full index walk
+    // (https://sqlite.org/lang_analyze.html#req). 0x10002 analyzes tables that need it on open.
+    db.pragma('optimize = 0x10002');
     return db;
   } catch (err) {
     const mapped = toOutcomeError(err, db);

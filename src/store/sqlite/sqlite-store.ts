@@ -2,9 +2,13 @@ import Database from 'better-sqlite3';
 import { errors } from '../../fhir/outcome.js';
 import type { SearchRequest } from '../../fhir/search/types.js';
 import type {
+  DeletedPage,
+  DeletedQuery,
+  DeletionIndexEntry,
   HistoryPage,
   HistoryQuery,
   IdempotencyRecord,
+  LifecycleEvent,
   PatientRecord,
   PatientStore,
   SearchPage,
@@ -12,7 +16,9 @@ import type {
 } from '../port.js';
 import { guarded, toOutcomeError } from './driver-errors.js';
 import { IdempotencyTable } from './idempotency-table.js';
+import { lifecycleTables } from './lifecycle-tables.js';
 import { openDatabase } from './open-database.js';
+import { outboxTables } from './outbox-tables.js';
 import { PatientTables } from './patient-tables.js';
 import { searchSqlite } from './search.js';
 import { TransactionLock } from './transaction-lock.js';
@@ -99,6 +105,35 @@ export class SqliteStore implements PatientStore {
 
   purgeIdempotency(now: Date): Promise<number> {
     return this.run(() => this.connection.idempotency.purge(now));
+  }
+
+  setDeletionIndex(id: string, entry: DeletionIndexEntry | undefined): Promise<void> {
+    return this.run(() => lifecycleTables(this.connection.db).setDeletionIndex(id, entry));
+  }
+
+  findExpiredSoftDeleted(now: Date, limit: number): Promise<string[]> {
+    return this.run(() => lifecycleTables(this.connection.db).findExpired(now, limit));
+  }
+
+  listDeleted(query: DeletedQuery): Promise<DeletedPage> {
+    return this.run(() => lifecycleTables(this.connection.db).listDeleted(query));
+  }
+
+  setCorrelationHashes(id: string, hashes: string[]): Promise<void> {
+    return this.run(() => lifecycleTables(this.connection.db).setCorrelationHashes(id, hashes));
+  }
+
+  findByCorrelation(hashes: string[]): Promise<string[]> {
+    return this.run(() => lifecycleTables(this.connection.db).findByCorrelation(hashes));
+  }
+
+  anonymizeHistory(id: string, versions: PatientRecord['resource'][]): Promise<void> {
+    return this.run(() => lifecycleTables(this.connection.db).anonymizeHistory(id, versions));
+  }
+
+  /** Inserts the events into `outbox_event`, all or none; inside the open transaction on a `tx` store. */
+  appendEvents(events: LifecycleEvent[]): Promise<void> {
+    return this.run(() => outboxTables(this.connection.db).append(events));
   }
 
   /**

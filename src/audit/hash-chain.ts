@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { AuditEventResource, AuditKeys, StoredAudit } from './audit-port.js';
+
+/** `prevHash` of the very first link. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/**
+ * The hash of one link: SHA-256 (hex) of the previous link's hash followed by the JSON
+ * Canonicalization Scheme form (RFC 8785) of the AuditEvent, so any change to a stored event, or to
+ * the order of the chain, changes every later comparison.
+ */
+export function chainHash(prevHash: string, event: AuditEventResource): string {
+  const canonical = canonicalize(event);
+  if (canonical === undefined) throw new TypeError('AuditEvent cannot be canonicalized');
+  return createHash('sha256').update(prevHash).update(canonical).digest('hex');
+}
+
+/**
+ * Checks links in chain order, fed one at a time (so engines can stream). The first link's
+ * `prevHash` must be the genesis hash when it is link 1; after a retention purge the first kept
+ * link anchors the chain.
+ */
+export class ChainVerifier {
+  private last: { seq: number; hash: string } | undefined;
+  checked = 0;
+  broken = 0;
+  firstBroken: { seq: number; id: string } | undefined;
+
+  /** Checks one link; `resource` may fail to parse (a tampered row), which counts as broken. */
+  check(link: { seq: number; id: string; hash: string; prevHash: string; resource: () => AuditEventResource }): void {
+    this.checked += 1;
+    const expectedPrev = this.last ? this.last.hash : link.seq === 1 ? GENESIS_HASH : link.prevHash;
+    let ok = link.prevHash === expectedPrev;
+    if (ok) {
+      try {
+        const resource = link.resource();
+        ok = resource.id === link.id && chainHash(link.prevHash, resource) === link.hash;
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      this.broken += 1;
+      this.firstBroken ??= { seq: link.seq, id: link.id };
+    }
+    this.last = { seq: link.seq, hash: link.hash };
+  }
+
+  result(): { ok: boolean; checked: number; broken: number; firstBroken?: { seq: number; id: string } } {
+    return {
+      ok: this.broken === 0,
+      checked: this.checked,
+      broken: this.broken,
+      ...(this.firstBroken ? { firstBroken: this.firstBroken } : {}),
+    };
+  }
+}
+
+/** Drops the `_history/<vid>` part of a reference. */
+function withoutVersion(reference: string): string {
+  return reference.replace(/\/_history\/[^/]*$/, '');
+}
+
+/** The values an AuditEvent is searched by (see {@link AuditKeys}). */
+export function auditKeysOf(event: AuditEventResource): AuditKeys {
+  const entities = (event.entity ?? [])
+    .map((e) => e.what?.reference)
+    .filter((r): r is string => typeof r === 'string')
+    .map(withoutVersion);
+  const agents: string[] = [];
+  for (const agent of event.agent ?? []) {
+    if (!agent.requestor) continue;
+    if (agent.who?.reference) agents.push(agent.who.reference);
+    if (agent.who?.identifier?.value) agents.push(agent.who.identifier.value);
+  }
+  return {
+    recordedMs: Date.parse(event.recorded),
+    action: event.action ?? '',
+    subtype: event.subtype?.[0]?.code ?? '',
+    outcome: event.outcome ?? '',
+    patients: [...new Set(entities.filter((r) => r.startsWith('Patient/')))],
+    entities: [...new Set(entities)],
+    agents: [...new Set(agents)],
+  };
+}
+
+/** A stored link as served: the AuditEvent with its chain position and hashes as extensions. */
+export function servedAuditEvent(link: StoredAudit, extensionBase: string): AuditEventResource {
+  return {
+    ...link.resource,
+    extension: [
+      ...(link.resource.extension ?? []),
+      { url: `${extensionBase}/StructureDefinition/audit-chain-sequence`, valueInteger: link.seq },
+      { url: `${extensionBase}/StructureDefinition/audit-chain-hash`, valueString: link.hash },
+      { url: `${extensionBase}/StructureDefinition/audit-chain-previous-hash`, valueString: link.prevHash },
+    ],
+  };
+}
