@@ -13,6 +13,13 @@ import { expressHandler, type FhirRoute } from './http/fhir-route.js';
 import { sendOutcomeError, toOutcomeError } from './http/error-response.js';
 import { FHIR_JSON } from './http/respond.js';
 import { patientRoutes } from './http/patient-routes.js';
+import { lifecycleRoutes } from './lifecycle/routes.js';
+import { auditRoutes } from './audit/routes.js';
+import { recordFailure } from './audit/record-audit.js';
+import { createTokenVerifier } from './auth/verify-token.js';
+import { smartConfiguration } from './auth/smart-configuration.js';
+import { authMiddleware } from './http/auth-middleware.js';
+import { corsAllowList, rateLimitByIp, rateLimitBySubject, readOnlyGuard, securityHeaders } from './http/hardening.js';
 
 /** Everything the app is built from; `main.ts` (or a test) assembles it. */
 export interface AppDeps {
@@ -29,7 +36,8 @@ export interface AppDeps {
 
 /** Every FHIR route of the server (public and protected), for wiring and for route-coverage tests. */
 export function fhirRoutes(): FhirRoute<PatientDeps>[] {
-  return patientRoutes;
+  // lifecycle first: `GET /fhir/Patient/$deleted` must win over `GET /fhir/Patient/:id`
+  return [...lifecycleRoutes, ...patientRoutes, ...auditRoutes];
 }
 
 /** Express wiring only: middleware order, routes, fallbacks and the error handler. No logic. */
@@ -43,6 +51,14 @@ export function buildApp(deps: AppDeps): express.Express {
 
   app.use(requestContextMiddleware({ clock: deps.clock, publicBaseUrl: config.publicBaseUrl }));
   app.use(accessLogMiddleware(logger));
+  // Hardening, then authentication: public routes (metadata, SMART discovery, health) pass it untouched.
+  app.use(securityHeaders(), corsAllowList(config.corsOrigins), rateLimitByIp(config.rateLimitPerMinute));
+  app.use(authMiddleware({ verifier: createTokenVerifier(config, { clock: deps.clock }), rolesClaim: config.authRolesClaim }));
+  app.use(rateLimitBySubject(config.rateLimitPerMinute), readOnlyGuard(config.readOnly));
+  app.get(['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration'], (_req, res) => {
+    localsOf(res).route = 'GET /.well-known/smart-configuration';
+    res.json(smartConfiguration(config));
+  });
 
   app.get('/healthz', (_req, res) => {
     localsOf(res).route = 'GET /healthz';
@@ -68,6 +84,9 @@ export function buildApp(deps: AppDeps): express.Express {
     uniqueContacts: config.uniqueContacts,
     idempotencyTtlMs: config.idempotencyTtlMs,
     cursorKey: deps.cursorKey,
+    deletionGracePeriodMs: config.deletionGracePeriodMs,
+    // TODO(lead): resolve an empty CORRELATION_SECRET to localSecret(dataDir, 'correlation') in server.ts
+    correlationSecret: config.correlationSecret ?? deps.cursorKey,
   };
   const routes = fhirRoutes();
   for (const route of routes) {
@@ -80,15 +99,15 @@ export function buildApp(deps: AppDeps): express.Express {
   app.all('/fhir/metadata', (_req, _res, next) => next(errors.methodNotAllowed()));
   app.all('/fhir/:type{/*rest}', (req, _res, next) => {
     const type = String(req.params.type);
-    if (/^[A-Z][A-Za-z]{1,63}$/.test(type) && type !== 'Patient') {
+    if (/^[A-Z][A-Za-z]{1,63}$/.test(type) && type !== 'Patient' && type !== 'AuditEvent') {
       return next(errors.unsupportedResourceType());
     }
     next(errors.unknownRoute());
   });
   app.use((_req, _res, next) => next(errors.unknownRoute()));
 
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const error = toOutcomeError(err);
+  app.use(async (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let error = toOutcomeError(err);
     if (error.status >= 500) {
       logger.error('request failed', {
         requestId: localsOf(res).context?.requestId,
@@ -99,6 +118,8 @@ export function buildApp(deps: AppDeps): express.Express {
         stack: err instanceof Error ? err.stack?.split('\n').slice(1, 12).join('\n') : undefined,
       });
     }
+    // One AuditEvent per refused or failed /fhir request; 503 AUDIT_UNAVAILABLE when it cannot be written.
+    error = await recordFailure(deps.store, req, res, error);
     sendOutcomeError(res, error);
   });
   return app;

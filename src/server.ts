@@ -6,6 +6,7 @@ import type { Config } from './config/config.js';
 import type { Clock } from './context/clock.js';
 import { systemClock } from './context/clock.js';
 import { localSecret } from './config/local-secret.js';
+import { hasTokenKey } from './auth/verify-token.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { openStore } from './store/open-store.js';
 import type { PatientStore } from './store/port.js';
@@ -35,6 +36,11 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
   const cursorKey = config.serverSecret ?? localSecret(config.dataDir, 'server').value;
+  // The server never runs open: with no JWT key configured, tokens are HS256 with a local secret.
+  const jwtSecret = hasTokenKey(config) ? config.jwtSecret : localSecret(config.dataDir, 'jwt').value;
+  if (!hasTokenKey(config)) {
+    logger.info('no JWT key configured: using the local secret under DATA_DIR; mint a token with: npm run token -- --roles admin --scope "user/*.cruds"');
+  }
 
   const store = await openStore(config.databaseUrl);
   if (!(await store.ping())) throw errors.unavailable(ErrorCode.STORE_UNAVAILABLE, 'The store does not answer');
@@ -49,7 +55,7 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
   });
   let stopping = false;
   const app = buildApp({
-    config,
+    config: { ...config, ...(jwtSecret ? { jwtSecret } : {}) },
     store,
     logger,
     clock,

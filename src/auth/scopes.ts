@@ -40,7 +40,7 @@ export function parseScope(scope: string): ResourceScope | undefined {
   const resourceType = m[2] as ScopedResourceType;
   if (!SCOPED_RESOURCE_TYPES.includes(resourceType)) return undefined;
   const access = m[3]!;
-  const permissions = V1_PERMISSIONS[access] ?? (V2_LETTERS.test(access) ? ([...access] as Permission[]) : undefined);
+  const permissions = (Object.hasOwn(V1_PERMISSIONS, access) ? V1_PERMISSIONS[access] : undefined) ?? (V2_LETTERS.test(access) ? ([...access] as Permission[]) : undefined);
   if (!permissions) return undefined;
   return { context: m[1] as ScopeContext, resourceType, permissions: new Set(permissions) };
 }

@@ -2,7 +2,7 @@ import type { LifecycleEvent } from '../store/port.js';
 
 /**
  * The delivery side of the transactional outbox, implemented once per engine
- * (`store/sqlite/outbox-delivery.ts`, `store/mongo/outbox-delivery.ts`). Events are written by
+ * (`SqliteOutbox` in `store/sqlite/outbox-tables.ts`, `MongoOutbox` in `store/mongo/outbox-delivery.ts`). Events are written by
  * `PatientStore.appendEvents` inside the transaction of the change they report; this port turns
  * them into one delivery per (event, target URL) and hands those out under a lease.
  *

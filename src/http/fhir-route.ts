@@ -3,6 +3,8 @@ import type { FhirHandler } from '../fhir/request.js';
 import { toFhirRequest } from './fhir-request.js';
 import { sendFhirResponse } from './respond.js';
 import { localsOf } from './request-context.js';
+import { authorize, resourceTypeOfRoute } from '../auth/authorize.js';
+import { markAuditRoute, runAudited } from '../audit/record-audit.js';
 
 /** How a route's request body is read. */
 export type BodyKind = 'none' | 'json' | 'json-patch' | 'form';
@@ -20,12 +22,17 @@ export interface FhirRoute<D> {
 
 /** Adapts a FHIR handler to Express: FhirRequest in, FhirResponse out, errors to the error handler. */
 export function expressHandler<D>(route: FhirRoute<D>, deps: D) {
+  const resourceType = resourceTypeOfRoute(route.path);
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const locals = localsOf(res);
     locals.route = `${route.method.toUpperCase()} ${route.path}`;
+    markAuditRoute(res, route, req.params as Record<string, string>);
     try {
+      // Role and SMART scope for this interaction (403); compartments are the handlers' part.
+      authorize(locals.context.actor, route.interaction, resourceType);
       const fhirRequest = toFhirRequest(req, req.path);
-      const answer = await route.handler(fhirRequest, locals.context, deps);
+      // The AuditEvent is written before anything is sent (in the change's transaction for writes).
+      const answer = await runAudited(route, fhirRequest, res, deps);
       sendFhirResponse(res, fhirRequest, answer);
     } catch (err) {
       next(err);

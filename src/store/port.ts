@@ -1,5 +1,6 @@
 import type { Patient } from 'fhir/r4.js';
 import type { SearchRequest } from '../fhir/search/types.js';
+import type { AuditStore } from '../audit/audit-port.js';
 
 /**
  * The storage port: the one interface both engines (SQLite, MongoDB) implement. Plain FHIR JSON in
@@ -80,6 +81,12 @@ export interface PatientStore {
    * idempotency records and search-index values. Atomic.
    */
   anonymizeHistory(id: string, versions: PatientRecord['resource'][]): Promise<void>;
+
+  /**
+   * The audit trail (SPEC §8). On a `tx` store its `append` joins the open transaction, so a change
+   * and its AuditEvent commit together.
+   */
+  readonly audit: AuditStore;
 
   /** Whether the store answers (for `/readyz`). */
   ping(): Promise<boolean>;

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import request from 'supertest';
+import { asActor } from '../support/tokens.js';
 import { testApp, type TestApp } from '../support/test-app.js';
 import { samplePatient } from '../support/patients.js';
 
@@ -31,7 +32,7 @@ describe('error model', () => {
     await t.store.close();
   });
 
-  const post = (body: string, type = FHIR) => request(t.app).post('/fhir/Patient').set('Content-Type', type).send(body);
+  const post = (body: string, type = FHIR) => asActor(t.app).post('/fhir/Patient').set('Content-Type', type).send(body);
 
   it('answers 400 MALFORMED_JSON to malformed JSON', async () => {
     for (const body of ['{', '{"resourceType": "Patient",}', 'null x', '"just a string"', '\u0000']) {
@@ -72,26 +73,26 @@ describe('error model', () => {
   });
 
   it('answers 406 when only XML is acceptable', async () => {
-    expectOutcome(await request(t.app).get('/fhir/metadata').set('Accept', 'application/fhir+xml'), 406, 'NOT_ACCEPTABLE');
-    expectOutcome(await request(t.app).get('/fhir/metadata?_format=xml'), 406, 'NOT_ACCEPTABLE');
+    expectOutcome(await asActor(t.app).get('/fhir/metadata').set('Accept', 'application/fhir+xml'), 406, 'NOT_ACCEPTABLE');
+    expectOutcome(await asActor(t.app).get('/fhir/metadata?_format=xml'), 406, 'NOT_ACCEPTABLE');
   });
 
   it('answers 404 to unknown routes and unsupported resource types', async () => {
-    expectOutcome(await request(t.app).get('/fhir/Observation/1'), 404, 'UNSUPPORTED_RESOURCE_TYPE');
-    expectOutcome(await request(t.app).get('/fhir/Patient/1/_nothing/2/3'), 404, 'UNKNOWN_ROUTE');
-    expectOutcome(await request(t.app).get('/nowhere'), 404, 'UNKNOWN_ROUTE');
-    expectOutcome(await request(t.app).get('/fhir//Patient'), 404, 'UNKNOWN_ROUTE');
+    expectOutcome(await asActor(t.app).get('/fhir/Observation/1'), 404, 'UNSUPPORTED_RESOURCE_TYPE');
+    expectOutcome(await asActor(t.app).get('/fhir/Patient/1/_nothing/2/3'), 404, 'UNKNOWN_ROUTE');
+    expectOutcome(await asActor(t.app).get('/nowhere'), 404, 'UNKNOWN_ROUTE');
+    expectOutcome(await asActor(t.app).get('/fhir//Patient'), 404, 'UNKNOWN_ROUTE');
   });
 
   it('answers 405 to a method the route does not have', async () => {
-    expectOutcome(await request(t.app).delete('/fhir/metadata'), 405, 'METHOD_NOT_ALLOWED');
-    expectOutcome(await request(t.app).post('/fhir/Patient/abc/_history'), 405, 'METHOD_NOT_ALLOWED');
+    expectOutcome(await asActor(t.app).delete('/fhir/metadata'), 405, 'METHOD_NOT_ALLOWED');
+    expectOutcome(await asActor(t.app).post('/fhir/Patient/abc/_history'), 405, 'METHOD_NOT_ALLOWED');
   });
 
   it('refuses __proto__, constructor and prototype keys in bodies and query parameters', async () => {
     const proto = '{"resourceType":"Patient","name":[{"family":"X","__proto__":{"admin":true}}]}';
     expectOutcome(await post(proto), 400, 'FORBIDDEN_KEY');
-    expectOutcome(await request(t.app).get('/fhir/Patient?__proto__=1'), 400, 'FORBIDDEN_KEY');
+    expectOutcome(await asActor(t.app).get('/fhir/Patient?__proto__=1'), 400, 'FORBIDDEN_KEY');
   });
 
   it('never answers 5xx to fuzzed JSON bodies', async () => {
@@ -111,15 +112,15 @@ describe('error model', () => {
   });
 
   it('echoes a well-formed X-Request-Id and generates one otherwise', async () => {
-    const echoed = await request(t.app).get('/fhir/metadata').set('X-Request-Id', 'abc-123');
+    const echoed = await asActor(t.app).get('/fhir/metadata').set('X-Request-Id', 'abc-123');
     expect(echoed.headers['x-request-id']).to.equal('abc-123');
-    const generated = await request(t.app).get('/fhir/metadata').set('X-Request-Id', 'bad id <script>');
+    const generated = await asActor(t.app).get('/fhir/metadata').set('X-Request-Id', 'bad id <script>');
     expect(generated.headers['x-request-id']).to.match(/^[0-9a-f-]{36}$/);
   });
 
   it('propagates the trace id of a W3C traceparent', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const res = await request(t.app).get('/fhir/metadata').set('traceparent', `00-${traceId}-00f067aa0ba902b7-01`);
+    const res = await asActor(t.app).get('/fhir/metadata').set('traceparent', `00-${traceId}-00f067aa0ba902b7-01`);
     expect(res.headers.traceparent).to.match(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
   });
 });
@@ -127,7 +128,7 @@ describe('error model', () => {
 describe('GET /fhir/metadata', () => {
   it('serves the CapabilityStatement with its run-time fields filled', async () => {
     const t = testApp();
-    const res = await request(t.app).get('/fhir/metadata');
+    const res = await asActor(t.app).get('/fhir/metadata');
     expect(res.status).to.equal(200);
     expect(res.body.resourceType).to.equal('CapabilityStatement');
     expect(res.body.fhirVersion).to.equal('4.0.1');

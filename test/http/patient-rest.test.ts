@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import type { Patient } from 'fhir/r4.js';
+import { asActor } from '../support/tokens.js';
 import { testApp, type TestApp } from '../support/test-app.js';
 import { samplePatient } from '../support/patients.js';
 
@@ -13,7 +14,7 @@ function errorCode(body: { issue?: { details?: { coding?: { system?: string; cod
 }
 
 async function create(t: TestApp, patient: Patient = samplePatient()) {
-  const res = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR).send(JSON.stringify(patient));
+  const res = await asActor(t.app).post('/fhir/Patient').set('Content-Type', FHIR).send(JSON.stringify(patient));
   expect(res.status, JSON.stringify(res.body)).to.equal(201);
   return res.body as Patient & { id: string };
 }
@@ -29,7 +30,7 @@ describe('Patient REST core', () => {
 
   describe('POST /fhir/Patient', () => {
     it('assigns a UUIDv4 id and version 1, and answers 201 with Location, ETag and Last-Modified', async () => {
-      const res = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR).send(JSON.stringify(samplePatient(1)));
+      const res = await asActor(t.app).post('/fhir/Patient').set('Content-Type', FHIR).send(JSON.stringify(samplePatient(1)));
       expect(res.status).to.equal(201);
       expect(res.body.id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       expect(res.body.meta.versionId).to.equal('1');
@@ -42,16 +43,16 @@ describe('Patient REST core', () => {
     });
 
     it('accepts application/json too', async () => {
-      const res = await request(t.app).post('/fhir/Patient').set('Content-Type', 'application/json').send(samplePatient(2));
+      const res = await asActor(t.app).post('/fhir/Patient').set('Content-Type', 'application/json').send(samplePatient(2));
       expect(res.status).to.equal(201);
     });
 
     it('honours Prefer: return=minimal and return=OperationOutcome', async () => {
-      const minimal = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR).set('Prefer', 'return=minimal').send(JSON.stringify(samplePatient(3)));
+      const minimal = await asActor(t.app).post('/fhir/Patient').set('Content-Type', FHIR).set('Prefer', 'return=minimal').send(JSON.stringify(samplePatient(3)));
       expect(minimal.status).to.equal(201);
       expect(minimal.text).to.equal('');
       expect(minimal.headers.location).to.match(/\/_history\/1$/);
-      const oo = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR).set('Prefer', 'return=OperationOutcome').send(JSON.stringify(samplePatient(4)));
+      const oo = await asActor(t.app).post('/fhir/Patient').set('Content-Type', FHIR).set('Prefer', 'return=OperationOutcome').send(JSON.stringify(samplePatient(4)));
       expect(oo.status).to.equal(201);
       expect(oo.body.resourceType).to.equal('OperationOutcome');
     });
@@ -66,14 +67,14 @@ describe('Patient REST core', () => {
   describe('GET /fhir/Patient/:id', () => {
     it('reads the current version with its ETag', async () => {
       const created = await create(t);
-      const res = await request(t.app).get(`/fhir/Patient/${created.id}`);
+      const res = await asActor(t.app).get(`/fhir/Patient/${created.id}`);
       expect(res.status).to.equal(200);
       expect(res.body).to.deep.equal(created);
       expect(res.headers.etag).to.equal('W/"1"');
     });
 
     it('answers 404 for an id that never existed', async () => {
-      const res = await request(t.app).get('/fhir/Patient/00000000-0000-4000-8000-000000000000');
+      const res = await asActor(t.app).get('/fhir/Patient/00000000-0000-4000-8000-000000000000');
       expect(res.status).to.equal(404);
       expect(res.body.resourceType).to.equal('OperationOutcome');
       expect(errorCode(res.body)).to.equal('NOT_FOUND');
@@ -81,7 +82,7 @@ describe('Patient REST core', () => {
 
     it('answers 400 INVALID_ID for an id that is not a FHIR id', async () => {
       for (const id of ['a'.repeat(65), 'bad_id', 'x%20y', '%F0%9F%98%80']) {
-        const res = await request(t.app).get(`/fhir/Patient/${id}`);
+        const res = await asActor(t.app).get(`/fhir/Patient/${id}`);
         expect(res.status, id).to.equal(400);
         expect(errorCode(res.body), id).to.equal('INVALID_ID');
       }
@@ -89,11 +90,11 @@ describe('Patient REST core', () => {
 
     it('answers 304 to a matching If-None-Match and to a fresh If-Modified-Since', async () => {
       const created = await create(t);
-      const etag = await request(t.app).get(`/fhir/Patient/${created.id}`).set('If-None-Match', 'W/"1"');
+      const etag = await asActor(t.app).get(`/fhir/Patient/${created.id}`).set('If-None-Match', 'W/"1"');
       expect(etag.status).to.equal(304);
-      const other = await request(t.app).get(`/fhir/Patient/${created.id}`).set('If-None-Match', 'W/"7"');
+      const other = await asActor(t.app).get(`/fhir/Patient/${created.id}`).set('If-None-Match', 'W/"7"');
       expect(other.status).to.equal(200);
-      const since = await request(t.app)
+      const since = await asActor(t.app)
         .get(`/fhir/Patient/${created.id}`)
         .set('If-Modified-Since', new Date(Date.now() + 60_000).toUTCString());
       expect(since.status).to.equal(304);
@@ -102,7 +103,7 @@ describe('Patient REST core', () => {
 
   describe('PUT /fhir/Patient/:id', () => {
     async function update(id: string, body: unknown, ifMatch?: string) {
-      const req = request(t.app).put(`/fhir/Patient/${id}`).set('Content-Type', FHIR);
+      const req = asActor(t.app).put(`/fhir/Patient/${id}`).set('Content-Type', FHIR);
       if (ifMatch !== undefined) req.set('If-Match', ifMatch);
       return req.send(JSON.stringify(body));
     }
@@ -115,7 +116,7 @@ describe('Patient REST core', () => {
       expect(v2.headers.etag).to.equal('W/"2"');
       const v3 = await update(created.id, { ...v2.body, active: false }, 'W/"2"');
       expect(v3.body.meta.versionId).to.equal('3');
-      const v1 = await request(t.app).get(`/fhir/Patient/${created.id}/_history/1`);
+      const v1 = await asActor(t.app).get(`/fhir/Patient/${created.id}/_history/1`);
       expect(v1.status).to.equal(200);
       expect(v1.body.gender).to.equal(created.gender);
       expect(v1.headers.etag).to.equal('W/"1"');
@@ -181,7 +182,7 @@ describe('Patient REST core', () => {
       const created = await create(t);
       let current: Patient = created;
       for (let v = 1; v <= 4; v++) {
-        const res = await request(t.app)
+        const res = await asActor(t.app)
           .put(`/fhir/Patient/${created.id}`)
           .set('Content-Type', FHIR)
           .set('If-Match', `W/"${v}"`)
@@ -189,29 +190,29 @@ describe('Patient REST core', () => {
         expect(res.status).to.equal(200);
         current = res.body;
       }
-      const page1 = await request(t.app).get(`/fhir/Patient/${created.id}/_history?_count=2`);
+      const page1 = await asActor(t.app).get(`/fhir/Patient/${created.id}/_history?_count=2`);
       expect(page1.status).to.equal(200);
       expect(page1.body.type).to.equal('history');
       expect(page1.body.total).to.equal(5);
       expect(page1.body.entry.map((e: { resource: Patient }) => e.resource.meta?.versionId)).to.deep.equal(['5', '4']);
       expect(page1.body.entry[0].request).to.deep.equal({ method: 'PUT', url: `Patient/${created.id}` });
       const next = page1.body.link.find((l: { relation: string }) => l.relation === 'next').url as string;
-      const page2 = await request(t.app).get(new URL(next).pathname + new URL(next).search);
+      const page2 = await asActor(t.app).get(new URL(next).pathname + new URL(next).search);
       expect(page2.body.entry.map((e: { resource: Patient }) => e.resource.meta?.versionId)).to.deep.equal(['3', '2']);
-      const future = await request(t.app).get(`/fhir/Patient/${created.id}/_history?_since=${new Date(Date.now() + 60_000).toISOString()}`);
+      const future = await asActor(t.app).get(`/fhir/Patient/${created.id}/_history?_since=${new Date(Date.now() + 60_000).toISOString()}`);
       expect(future.body.total).to.equal(0);
-      const bad = await request(t.app).get(`/fhir/Patient/${created.id}/_history?_count=-1`);
+      const bad = await asActor(t.app).get(`/fhir/Patient/${created.id}/_history?_count=-1`);
       expect(bad.status).to.equal(400);
     });
 
     it('answers 404 for an unknown patient', async () => {
-      const res = await request(t.app).get('/fhir/Patient/00000000-0000-4000-8000-000000000000/_history');
+      const res = await asActor(t.app).get('/fhir/Patient/00000000-0000-4000-8000-000000000000/_history');
       expect(res.status).to.equal(404);
     });
 
     it('answers 404 VERSION_NOT_FOUND for an unknown version', async () => {
       const created = await create(t);
-      const res = await request(t.app).get(`/fhir/Patient/${created.id}/_history/9`);
+      const res = await asActor(t.app).get(`/fhir/Patient/${created.id}/_history/9`);
       expect(res.status).to.equal(404);
       expect(errorCode(res.body)).to.equal('VERSION_NOT_FOUND');
     });
@@ -222,7 +223,7 @@ describe('Patient REST core', () => {
       const first = samplePatient(10);
       await create(t, first);
       const second = { ...samplePatient(11), identifier: first.identifier };
-      const res = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR).send(JSON.stringify(second));
+      const res = await asActor(t.app).post('/fhir/Patient').set('Content-Type', FHIR).send(JSON.stringify(second));
       expect(res.status).to.equal(409);
       expect(errorCode(res.body)).to.equal('DUPLICATE_IDENTIFIER');
       expect(JSON.stringify(res.body)).to.not.include(first.identifier![0]!.value!);
@@ -232,7 +233,7 @@ describe('Patient REST core', () => {
       const a = samplePatient(12);
       const b = { ...samplePatient(13), identifier: a.identifier };
       const results = await Promise.all(
-        [a, b].map((p) => request(t.app).post('/fhir/Patient').set('Content-Type', FHIR).send(JSON.stringify(p))),
+        [a, b].map((p) => asActor(t.app).post('/fhir/Patient').set('Content-Type', FHIR).send(JSON.stringify(p))),
       );
       expect(results.map((r) => r.status).sort()).to.deep.equal([201, 409]);
     });
@@ -241,7 +242,7 @@ describe('Patient REST core', () => {
       const first = { ...samplePatient(14), telecom: [{ system: 'email' as const, value: 'same@example.org' }] };
       await create(t, first);
       const second = { ...samplePatient(15), telecom: [{ system: 'email' as const, value: 'SAME@example.org' }] };
-      const res = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR).send(JSON.stringify(second));
+      const res = await asActor(t.app).post('/fhir/Patient').set('Content-Type', FHIR).send(JSON.stringify(second));
       expect(res.status).to.equal(409);
       expect(errorCode(res.body)).to.equal('DUPLICATE_CONTACT');
 
@@ -255,8 +256,8 @@ describe('Patient REST core', () => {
   describe('Idempotency-Key', () => {
     it('replays the original status, Location and ETag and creates nothing new', async () => {
       const body = JSON.stringify(samplePatient(20));
-      const first = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR).set('Idempotency-Key', 'k-1').send(body);
-      const again = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR).set('Idempotency-Key', 'k-1').send(body);
+      const first = await asActor(t.app).post('/fhir/Patient').set('Content-Type', FHIR).set('Idempotency-Key', 'k-1').send(body);
+      const again = await asActor(t.app).post('/fhir/Patient').set('Content-Type', FHIR).set('Idempotency-Key', 'k-1').send(body);
       expect(first.status).to.equal(201);
       expect(again.status).to.equal(201);
       expect(again.headers.location).to.equal(first.headers.location);
@@ -265,15 +266,15 @@ describe('Patient REST core', () => {
     });
 
     it('answers 409 IDEMPOTENCY_KEY_REUSED to the same key with another body', async () => {
-      await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR).set('Idempotency-Key', 'k-2').send(JSON.stringify(samplePatient(21)));
-      const res = await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR).set('Idempotency-Key', 'k-2').send(JSON.stringify(samplePatient(22)));
+      await asActor(t.app).post('/fhir/Patient').set('Content-Type', FHIR).set('Idempotency-Key', 'k-2').send(JSON.stringify(samplePatient(21)));
+      const res = await asActor(t.app).post('/fhir/Patient').set('Content-Type', FHIR).set('Idempotency-Key', 'k-2').send(JSON.stringify(samplePatient(22)));
       expect(res.status).to.equal(409);
       expect(errorCode(res.body)).to.equal('IDEMPOTENCY_KEY_REUSED');
     });
 
     it('stores no PHI and not even the key itself', async () => {
       const patient = samplePatient(23);
-      await request(t.app).post('/fhir/Patient').set('Content-Type', FHIR).set('Idempotency-Key', 'my-key-abc').send(JSON.stringify(patient));
+      await asActor(t.app).post('/fhir/Patient').set('Content-Type', FHIR).set('Idempotency-Key', 'my-key-abc').send(JSON.stringify(patient));
 
       const rows = (t.store as unknown as { db: import("better-sqlite3").Database }).db.prepare('SELECT * FROM idempotency').all();
       const text = JSON.stringify(rows);

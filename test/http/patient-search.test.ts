@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import type { Bundle, Patient } from 'fhir/r4.js';
+import { asActor } from '../support/tokens.js';
 import { testApp, type TestApp } from '../support/test-app.js';
 import { samplePatients } from '../support/patients.js';
 import { buildPatientRecord } from '../../src/patient/record.js';
@@ -15,7 +16,7 @@ async function walk(t: TestApp, firstUrl: string): Promise<{ ids: string[]; page
   let pages = 0;
   let total: number | undefined;
   while (url) {
-    const res = await request(t.app).get(url);
+    const res = await asActor(t.app).get(url);
     expect(res.status, res.text).to.equal(200);
     const bundle = res.body as Bundle;
     total ??= bundle.total;
@@ -55,25 +56,25 @@ describe('GET /fhir/Patient (search over HTTP)', () => {
   });
 
   it('walks previous links back to the first page', async () => {
-    const first = await request(t.app).get('/fhir/Patient?_count=5&_sort=_id');
+    const first = await asActor(t.app).get('/fhir/Patient?_count=5&_sort=_id');
     const nextUrl = new URL(first.body.link.find((l: { relation: string }) => l.relation === 'next').url);
-    const second = await request(t.app).get(nextUrl.pathname + nextUrl.search);
+    const second = await asActor(t.app).get(nextUrl.pathname + nextUrl.search);
     const prevUrl = new URL(second.body.link.find((l: { relation: string }) => l.relation === 'previous').url);
-    const back = await request(t.app).get(prevUrl.pathname + prevUrl.search);
+    const back = await asActor(t.app).get(prevUrl.pathname + prevUrl.search);
     expect(back.body.entry.map((e: { resource: Patient }) => e.resource.id)).to.deep.equal(
       first.body.entry.map((e: { resource: Patient }) => e.resource.id),
     );
   });
 
   it('matches a family prefix case- and accent-insensitively', async () => {
-    const res = await request(t.app).get('/fhir/Patient?family=MULL&_count=50');
+    const res = await asActor(t.app).get('/fhir/Patient?family=MULL&_count=50');
     const families = (res.body.entry ?? []).map((e: { resource: Patient }) => e.resource.name?.map((n) => n.family).join('/'));
     expect(families.join(' ')).to.include('Müller').and.include('Muller');
   });
 
   it('answers POST _search with a form body like GET', async () => {
-    const get = await request(t.app).get('/fhir/Patient?gender=male&birthdate=ge1980&_count=1000&_sort=_id');
-    const post = await request(t.app)
+    const get = await asActor(t.app).get('/fhir/Patient?gender=male&birthdate=ge1980&_count=1000&_sort=_id');
+    const post = await asActor(t.app)
       .post('/fhir/Patient/_search')
       .type('form')
       .send('gender=male&birthdate=ge1980&_count=1000&_sort=_id');
@@ -85,37 +86,37 @@ describe('GET /fhir/Patient (search over HTTP)', () => {
   });
 
   it('reports unknown parameters in an OperationOutcome entry, and refuses them with handling=strict', async () => {
-    const lenient = await request(t.app).get('/fhir/Patient?gender=male&shoe-size=42&_count=1');
+    const lenient = await asActor(t.app).get('/fhir/Patient?gender=male&shoe-size=42&_count=1');
     expect(lenient.status).to.equal(200);
     const outcome = lenient.body.entry.find((e: { search: { mode: string } }) => e.search.mode === 'outcome');
     expect(outcome.resource.resourceType).to.equal('OperationOutcome');
     expect(JSON.stringify(outcome)).to.include('shoe-size').and.not.include('42');
-    const strict = await request(t.app).get('/fhir/Patient?gender=male&shoe-size=42').set('Prefer', 'handling=strict');
+    const strict = await asActor(t.app).get('/fhir/Patient?gender=male&shoe-size=42').set('Prefer', 'handling=strict');
     expect(strict.status).to.equal(400);
   });
 
   it('answers 400 to bad values and a tampered cursor', async () => {
     for (const q of ['birthdate=notadate', '_count=-1', '_count=100000', '_sort=unknown', '_cursor=abc']) {
-      const res = await request(t.app).get(`/fhir/Patient?${q}`);
+      const res = await asActor(t.app).get(`/fhir/Patient?${q}`);
       expect(res.status, q).to.equal(400);
       expect(res.body.issue[0].details.coding.some((c: { system: string }) => c.system === ERROR_SYSTEM), q).to.equal(true);
     }
   });
 
   it('applies _summary=count, _total=none and _elements with the SUBSETTED tag', async () => {
-    const count = await request(t.app).get('/fhir/Patient?gender=female&_summary=count');
+    const count = await asActor(t.app).get('/fhir/Patient?gender=female&_summary=count');
     expect(count.body.total).to.equal(patients.filter((p) => p.gender === 'female').length);
     expect(count.body.entry ?? []).to.have.length(0);
-    const none = await request(t.app).get('/fhir/Patient?gender=female&_total=none&_count=1');
+    const none = await asActor(t.app).get('/fhir/Patient?gender=female&_total=none&_count=1');
     expect(none.body).to.not.have.property('total');
-    const elements = await request(t.app).get('/fhir/Patient?_elements=birthDate&_count=2');
+    const elements = await asActor(t.app).get('/fhir/Patient?_elements=birthDate&_count=2');
     const resource = elements.body.entry[0].resource as Patient;
     expect(Object.keys(resource).sort()).to.deep.equal(['birthDate', 'id', 'meta', 'resourceType']);
     expect(resource.meta?.tag?.some((tag) => tag.code === 'SUBSETTED')).to.equal(true);
   });
 
   it('keeps PHI out of paging links (the cursor is encrypted)', async () => {
-    const res = await request(t.app).get('/fhir/Patient?_sort=family&_count=3');
+    const res = await asActor(t.app).get('/fhir/Patient?_sort=family&_count=3');
     const next = res.body.link.find((l: { relation: string }) => l.relation === 'next').url as string;
     const cursor = new URL(next).searchParams.get('_cursor')!;
     const decoded = Buffer.from(cursor, 'base64url').toString('latin1').toLowerCase();

@@ -7,6 +7,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { PatientStore } from '../../src/store/port.js';
 import { capabilitySearchParams, capabilityStatementFrom } from '../../src/fhir/capability-statement.js';
 import { patientSearchParameters } from '../../src/patient/search-parameters.js';
+import { TEST_JWT_SECRET } from './tokens.js';
 
 export interface TestApp {
   app: Express;
@@ -20,7 +21,7 @@ export interface TestApp {
  * configuration variables exactly as the environment would.
  */
 export function testApp(options: { env?: Record<string, string>; store?: PatientStore; clock?: Clock | ManualClock } = {}): TestApp {
-  const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', ...options.env });
+  const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', JWT_SECRET: TEST_JWT_SECRET, ...options.env });
   const store = options.store ?? SqliteStore.open(':memory:');
   const clock = options.clock ?? systemClock;
   const app = buildApp({

@@ -1,5 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
+import type { App } from 'supertest/types.js';
 import jwt from 'jsonwebtoken';
+import request from 'supertest';
 
 /** The HS256 secret test apps are built with: `testApp({ env: { JWT_SECRET: TEST_JWT_SECRET } })`. */
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789abcdef';
@@ -83,4 +85,12 @@ export function practitionerToken(practitionerId: string, options: TokenOptions 
 /** `Authorization` header value for a token (default: an admin token). */
 export function bearer(token: string = adminToken()): string {
   return `Bearer ${token}`;
+}
+
+/**
+ * A supertest agent that sends `Authorization: Bearer <token>` (default: admin) on every request:
+ * `asActor(t.app).get('/fhir/Patient/1')` in place of `request(t.app).get(...)`.
+ */
+export function asActor(app: App, token: string = adminToken()) {
+  return request.agent(app).set('Authorization', bearer(token));
 }

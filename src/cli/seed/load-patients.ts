@@ -29,6 +29,8 @@ export interface LoadResult {
   duplicates: number;
   /** Wall time of validation and loading, in milliseconds. */
   ms: number;
+  /** Ids of the loaded patients, in load order. */
+  ids: string[];
 }
 
 /**
@@ -40,7 +42,7 @@ export async function loadPatients(store: PatientStore, options: LoadOptions): P
   const batchSize = options.batchSize ?? 1_000;
   const now = options.now ?? (() => new Date());
   const started = performance.now();
-  const result: LoadResult = { loaded: 0, invalid: 0, duplicates: 0, ms: 0 };
+  const result: LoadResult = { loaded: 0, invalid: 0, duplicates: 0, ms: 0, ids: [] };
 
   for (let start = 0; start < options.count; start += batchSize) {
     const end = Math.min(start + batchSize, options.count);
@@ -56,12 +58,14 @@ export async function loadPatients(store: PatientStore, options: LoadOptions): P
         for (const record of records) await tx.create(record);
       });
       result.loaded += records.length;
+      for (const record of records) result.ids.push(record.resource.id);
     } catch (err) {
       if (!isConflict(err)) throw err;
       for (const record of records) {
         try {
           await store.create(record);
           result.loaded++;
+          result.ids.push(record.resource.id);
         } catch (single) {
           if (!isConflict(single)) throw single;
           result.duplicates++;

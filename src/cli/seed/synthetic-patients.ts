@@ -33,6 +33,7 @@ export class SyntheticPatients {
   private readonly base = randomBytes(4).readUInt32BE(0);
   private readonly families: string[];
   private readonly givens: Map<string, string[][]>;
+  private templates: string[][] | undefined;
 
   constructor(
     private readonly samples: readonly Patient[],
@@ -67,20 +68,39 @@ export class SyntheticPatients {
 
     const uuid = randomUUID();
     for (const identifier of patient.identifier ?? []) {
-      const type = identifier.type?.coding?.[0]?.code;
-      if (type === 'SS') identifier.value = ssn(seq % SSN_SPACE);
-      else if (type === 'DL') identifier.value = `S${pad(seq % LONG_NUMBER_SPACE, 8)}`;
-      else if (type === 'PPN') identifier.value = `X${pad((seq * 7) % LONG_NUMBER_SPACE, 8)}X`;
-      else if (identifier.value !== undefined) identifier.value = uuid;
+      if (identifier.value !== undefined) identifier.value = identifierValue(identifier.type?.coding?.[0]?.code, seq, uuid);
     }
     for (const telecom of patient.telecom ?? []) {
       if (telecom.system === 'email' && telecom.value) {
         telecom.value = `${emailLocalPart(name) || 'patient'}.${this.tag}${k}@example.org`;
       } else if (telecom.system === 'phone' && telecom.value) {
-        telecom.value = usPhone(telecom.value, seq % PHONE_SPACE);
+        telecom.value = `+1${areaCode(telecom.value)}${phoneNumber(seq)}`;
       }
     }
     return patient;
+  }
+
+  /**
+   * Copy number `k` as JSON text, made cheaply from a per-sample template: identifiers, e-mail and
+   * phone as unique as {@link SyntheticPatients.copy}'s (they share the numbering, so `copy(k)` and
+   * `body(j)` never collide for k ≠ j), names and birth date as in the sample. For load generators,
+   * where cloning a Patient per request would cost the client more than the server.
+   */
+  body(k: number): string {
+    const n = this.samples.length;
+    this.templates ??= this.samples.map((sample) => template(sample));
+    const parts = this.templates[k % n]!;
+    const seq = this.base + k;
+    const uuid = randomUUID();
+    let out = parts[0]!;
+    for (let i = 1; i < parts.length; i += 2) {
+      const slot = parts[i]!;
+      if (slot === 'email') out += `${this.tag}${k}`;
+      else if (slot === 'phone') out += phoneNumber(seq);
+      else out += identifierValue(slot.slice(3) || undefined, seq, uuid);
+      out += parts[i + 1]!;
+    }
+    return out;
   }
 
   /** `birthDate` moved `days` earlier, unless that would make the patient implausibly old. */
@@ -117,12 +137,42 @@ function ssn(n: number): string {
   return `999-${digits.slice(0, 2)}-${digits.slice(2)}`;
 }
 
+/** The value of an identifier of v2-0203 type `type` for copy `seq` (`uuid` for the UUID-valued ones). */
+function identifierValue(type: string | undefined, seq: number, uuid: string): string {
+  if (type === 'SS') return ssn(seq % SSN_SPACE);
+  if (type === 'DL') return `S${pad(seq % LONG_NUMBER_SPACE, 8)}`;
+  if (type === 'PPN') return `X${pad((seq * 7) % LONG_NUMBER_SPACE, 8)}X`;
+  return uuid;
+}
+
+function areaCode(phone: string): string {
+  return /^\+1(\d{3})/.exec(phone)?.[1] ?? '617';
+}
+
 /**
- * A valid NANP number in the sample's area code: exchange 200–999 (never starting 0 or 1) and line
- * from `n`, so `n` maps to one number.
+ * The 7 digits of a valid NANP number after the area code: exchange 200–999 (never starting 0 or 1)
+ * and line from `seq`, so each `seq` (modulo the space) maps to one number.
  */
-function usPhone(sample: string, n: number): string {
-  const area = /^\+1(\d{3})/.exec(sample)?.[1] ?? '617';
-  const exchange = 200 + Math.floor(n / 10_000);
-  return `+1${area}${exchange}${pad(n % 10_000, 4)}`;
+function phoneNumber(seq: number): string {
+  const n = seq % PHONE_SPACE;
+  return `${200 + Math.floor(n / 10_000)}${pad(n % 10_000, 4)}`;
+}
+
+/**
+ * A sample as JSON text split around `@@slot@@` markers: odd entries name the slot (`id:<type>`,
+ * `email`, `phone`), even entries are literal JSON.
+ */
+function template(sample: Patient): string[] {
+  const patient = structuredClone(sample);
+  for (const identifier of patient.identifier ?? []) {
+    if (identifier.value !== undefined) identifier.value = `@@id:${identifier.type?.coding?.[0]?.code ?? ''}@@`;
+  }
+  for (const telecom of patient.telecom ?? []) {
+    if (telecom.system === 'email' && telecom.value) {
+      telecom.value = `${emailLocalPart(officialName(patient)) || 'patient'}.@@email@@@example.org`;
+    } else if (telecom.system === 'phone' && telecom.value) {
+      telecom.value = `+1${areaCode(telecom.value)}@@phone@@`;
+    }
+  }
+  return JSON.stringify(patient).split(/@@([a-z]+:?[A-Z]*)@@/);
 }

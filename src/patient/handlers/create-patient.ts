@@ -7,6 +7,7 @@ import { errors, ErrorCode } from '../../fhir/outcome.js';
 import { validatePatient } from '../validation/validate-patient.js';
 import { buildPatientRecord } from '../record.js';
 import type { PatientDeps } from '../deps.js';
+import { assertWritableInCompartment } from '../../auth/compartment.js';
 import { versionOf } from '../../fhir/resource-version.js';
 
 /** Printable ASCII, as the Idempotency-Key draft suggests; long enough for a UUID or a hash. */
@@ -23,6 +24,7 @@ class IdempotencyRace extends Error {}
 export async function createPatientHandler(req: FhirRequest, ctx: RequestContext, deps: PatientDeps): Promise<FhirResponse> {
   const now = ctx.clock.now();
   const patient = validatePatient(req.body, { now, mode: 'create' });
+  assertWritableInCompartment(ctx.actor, patient);
   const idempotency = req.headers.idempotencyKey === undefined ? undefined : idempotencyOf(req.headers.idempotencyKey, req.body);
 
   if (idempotency) {

@@ -7,6 +7,7 @@ import { assertFhirId } from '../../fhir/id.js';
 import { etagFor } from '../../fhir/etag.js';
 import { historyBundle, type HistoryEntry } from '../../fhir/bundle.js';
 import type { PatientDeps } from '../deps.js';
+import { assertPatientInCompartment } from '../../auth/compartment.js';
 
 const DEFAULT_COUNT = 20;
 const MAX_COUNT = 1000;
@@ -29,7 +30,9 @@ export async function patientHistoryHandler(req: FhirRequest, ctx: RequestContex
   const sinceText = single(req, '_since');
   const since = sinceText === undefined ? undefined : instant(sinceText);
 
-  if (!(await deps.store.read(id))) throw errors.notFound();
+  const current = await deps.store.read(id);
+  if (!current) throw errors.notFound();
+  assertPatientInCompartment(ctx.actor, current.resource);
   const page = await deps.store.history(id, {
     count,
     ...(since !== undefined ? { since } : {}),

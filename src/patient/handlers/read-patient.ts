@@ -6,29 +6,31 @@ import { assertFhirId, assertVersionId } from '../../fhir/id.js';
 import { versionOf } from '../../fhir/resource-version.js';
 import { versionFromEtag } from '../../fhir/etag.js';
 import type { PatientDeps } from '../deps.js';
+import { assertPatientInCompartment } from '../../auth/compartment.js';
 
 /**
  * `GET /fhir/Patient/{id}` (https://hl7.org/fhir/R4/http.html#read): 404 when the id never existed,
  * 410 when the patient is soft-deleted or anonymized, 304 for a matching `If-None-Match` or an
  * `If-Modified-Since` not older than the last update.
  */
-export async function readPatientHandler(req: FhirRequest, _ctx: RequestContext, deps: PatientDeps): Promise<FhirResponse> {
+export async function readPatientHandler(req: FhirRequest, ctx: RequestContext, deps: PatientDeps): Promise<FhirResponse> {
   const id = assertFhirId(req.params.id);
   const stored = await deps.store.read(id);
   if (!stored) throw errors.notFound();
+  assertPatientInCompartment(ctx.actor, stored.resource);
   if (stored.state !== 'active') throw errors.gone();
   return conditionalRead(req, stored);
 }
 
 /** `GET /fhir/Patient/{id}/_history/{vid}` (https://hl7.org/fhir/R4/http.html#vread). */
-export async function vreadPatientHandler(req: FhirRequest, _ctx: RequestContext, deps: PatientDeps): Promise<FhirResponse> {
+export async function vreadPatientHandler(req: FhirRequest, ctx: RequestContext, deps: PatientDeps): Promise<FhirResponse> {
   const id = assertFhirId(req.params.id);
   const versionId = assertVersionId(req.params.vid);
+  const current = await deps.store.read(id);
+  if (!current) throw errors.notFound();
+  assertPatientInCompartment(ctx.actor, current.resource);
   const stored = await deps.store.readVersion(id, versionId);
-  if (!stored) {
-    if (!(await deps.store.read(id))) throw errors.notFound();
-    throw errors.versionNotFound();
-  }
+  if (!stored) throw errors.versionNotFound();
   // The version that records a deletion reads as deleted (https://hl7.org/fhir/R4/http.html#vread).
   if (stored.state === 'soft-deleted') throw errors.gone();
   return conditionalRead(req, stored);

@@ -10,6 +10,7 @@ import { subsetResource } from '../../fhir/subset.js';
 import type { ParsedSearch } from '../../fhir/search/types.js';
 import { patientSearchParameters } from '../search-parameters.js';
 import type { PatientDeps } from '../deps.js';
+import { compartmentConditions } from '../../auth/compartment.js';
 
 /**
  * `GET /fhir/Patient?…` and `POST /fhir/Patient/_search` (https://hl7.org/fhir/R4/search.html):
@@ -25,6 +26,8 @@ export async function searchPatientsHandler(req: FhirRequest, ctx: RequestContex
     cursorKey: deps.cursorKey,
     now: ctx.clock.now(),
   });
+  // The compartment is part of the store query, never a filter applied to a page afterwards.
+  parsed.request.where.push(...compartmentConditions(ctx.actor));
   const page = await deps.store.search(parsed.request);
   const entries =
     parsed.summary === 'count'

@@ -11,6 +11,7 @@ import { validatePatient } from '../validation/validate-patient.js';
 import { buildPatientRecord } from '../record.js';
 import { withServerManagedFrom, withoutUnchangedServerManaged } from '../server-managed.js';
 import type { PatientDeps } from '../deps.js';
+import { assertPatientInCompartment, assertWritableInCompartment } from '../../auth/compartment.js';
 
 /**
  * `PUT /fhir/Patient/{id}` (https://hl7.org/fhir/R4/http.html#update) with optimistic locking
@@ -25,6 +26,7 @@ export async function updatePatientHandler(req: FhirRequest, ctx: RequestContext
   const expected = expectedVersion(req, deps.requireIfMatch);
   const now = ctx.clock.now();
   const current = await deps.store.read(id);
+  if (current) assertPatientInCompartment(ctx.actor, current.resource);
   const incoming = validatePatient(current ? withoutUnchangedServerManaged(req.body, current.resource) : req.body, {
     now,
     mode: 'update',
@@ -54,6 +56,7 @@ export async function updatePatientHandler(req: FhirRequest, ctx: RequestContext
     id,
     meta: { ...next.meta, versionId: String(Number(currentVersion) + 1), lastUpdated: now.toISOString() },
   };
+  assertWritableInCompartment(ctx.actor, resource);
   await deps.store.update(buildPatientRecord(resource, 'active', deps), currentVersion);
   return { status: 200, resource, version: versionOf(resource) };
 }

@@ -9,6 +9,7 @@ import type {
   HistoryPage,
   HistoryQuery,
   IdempotencyRecord,
+  LifecycleEvent,
   PatientRecord,
   PatientStore,
   SearchPage,
@@ -23,10 +24,13 @@ import {
 } from './documents.js';
 import { isDriverError, isDuplicateKey, isRetryableTransactionError, toOutcomeError } from './driver-errors.js';
 import { expiredIdempotencyFilter, historyPageFilter, historyTotalFilter } from './filters.js';
+import * as lifecycle from './lifecycle.js';
+import { appendOutboxEvents, ensureOutboxCollection } from './outbox.js';
 import { insertPatient, replacePatient } from './patient-writes.js';
 import { bindModels, type MongoModels } from './schemas.js';
+import type { AuditStore } from '../../audit/audit-port.js';
+import { auditModels, ensureAuditCollections, MongoAuditStore } from './audit.js';
 import { searchMongo } from './search.js';
-import * as lifecycle from './lifecycle.js';
 
 /** How to reach MongoDB. */
 export interface MongoStoreOptions {
@@ -99,11 +103,18 @@ export class MongoStore implements PatientStore {
         await model.syncIndexes();
       }
       await lifecycle.ensureLifecycleCollections(models);
+      await ensureOutboxCollection(models);
+      await ensureAuditCollections(connection);
       return new MongoStore(connection, models);
     } catch (err) {
       await connection?.close().catch(() => undefined);
       throw toOutcomeError(err);
     }
+  }
+
+  /** The audit trail (`audit_events`); on a transaction view, `append` joins that transaction. */
+  get audit(): AuditStore {
+    return new MongoAuditStore(this, auditModels(this.connection));
   }
 
   /** The session of the transaction this view belongs to (`undefined` on the outer store). */
@@ -190,6 +201,7 @@ export class MongoStore implements PatientStore {
       return result.deletedCount;
     });
   }
+
   setDeletionIndex(id: string, entry: DeletionIndexEntry | undefined): Promise<void> {
     return this.run((session) => lifecycle.setDeletionIndex(this.models, id, entry, session));
   }
@@ -214,6 +226,10 @@ export class MongoStore implements PatientStore {
     return this.write((session) => lifecycle.anonymizeHistory(this.models, id, versions, session));
   }
 
+  /** Inserts the events into `outbox_events`, all or none; inside the open transaction on a `tx` store. */
+  appendEvents(events: LifecycleEvent[]): Promise<void> {
+    return this.write((session) => appendOutboxEvents(this.models, events, session));
+  }
 
   /**
    * Runs `work` in one multi-document transaction (`ClientSession#withTransaction`, snapshot read

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { ErrorCode, errors } from '../../fhir/outcome.js';
 import { createLifecycleTables } from './lifecycle-tables.js';
 import { createOutboxTables } from './outbox-tables.js';
+import { createAuditTables } from './audit-tables.js';
 
 /**
  * One step of the SQLite schema. `version` is what `PRAGMA user_version` holds once `up` has run;
@@ -101,11 +102,17 @@ const outboxSchema: Migration = {
   up: createOutboxTables,
 };
 
+const auditSchema: Migration = {
+  version: 4,
+  description: 'audit trail: hash-chained AuditEvents and their search keys',
+  up: createAuditTables,
+};
+
 /**
  * Every migration, in order. Later features (audit events, outbox, jobs) append theirs here, or
  * pass their own list to {@link migrate}.
  */
-export const migrations: readonly Migration[] = [patientSchema, lifecycleSchema, outboxSchema];
+export const migrations: readonly Migration[] = [patientSchema, lifecycleSchema, outboxSchema, auditSchema];
 
 /** The schema version a database is at (`PRAGMA user_version`). */
 export function schemaVersion(db: Database): number {

@@ -14,6 +14,8 @@ import type {
   SearchPage,
   StoredPatient,
 } from '../port.js';
+import type { AuditStore } from '../../audit/audit-port.js';
+import { SqliteAuditStore } from './audit-tables.js';
 import { guarded, toOutcomeError } from './driver-errors.js';
 import { IdempotencyTable } from './idempotency-table.js';
 import { lifecycleTables } from './lifecycle-tables.js';
@@ -64,6 +66,11 @@ export class SqliteStore implements PatientStore {
       lock: new TransactionLock(),
       ping: db.prepare('SELECT 1'),
     });
+  }
+
+  /** The audit trail on this connection; on a transaction view it runs inside that transaction. */
+  get audit(): AuditStore {
+    return new SqliteAuditStore(this);
   }
 
   /** The connection, for SQLite code beside the port (search, audit, lifecycle, jobs). */

@@ -1,0 +1,206 @@
+import type Database from 'better-sqlite3';
+import type {
+  AuditEventResource,
+  AuditSearchPage,
+  AuditSearchRequest,
+  AuditStore,
+  AuditVerifyResult,
+  StoredAudit,
+} from '../../audit/audit-port.js';
+import { auditPageOf } from '../../audit/audit-page.js';
+import { auditKeysOf, chainHash, ChainVerifier, GENESIS_HASH } from '../../audit/hash-chain.js';
+import { errors } from '../../fhir/outcome.js';
+import type { Condition, EntryTest } from '../../fhir/search/types.js';
+
+/**
+ * The audit trail on SQLite: `audit_event` holds one row per link of the hash chain (`seq` is the
+ * chain order), `audit_event_key` the multi-valued search keys (patient, entity, agent references).
+ */
+export function createAuditTables(db: Database.Database): void {
+  db.exec(`
+        CREATE TABLE audit_event (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          id TEXT NOT NULL UNIQUE,
+          recorded_ms INTEGER NOT NULL,
+          action TEXT NOT NULL,
+          subtype TEXT NOT NULL,
+          outcome TEXT NOT NULL,
+          patient_ref TEXT,
+          agent_ref TEXT,
+          resource TEXT NOT NULL,
+          hash TEXT NOT NULL,
+          prev_hash TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX audit_event_recorded ON audit_event (recorded_ms, seq);
+        CREATE INDEX audit_event_action ON audit_event (action, recorded_ms, seq);
+        CREATE INDEX audit_event_subtype ON audit_event (subtype, recorded_ms, seq);
+        CREATE INDEX audit_event_outcome ON audit_event (outcome, recorded_ms, seq);
+
+        CREATE TABLE audit_event_key (
+          seq INTEGER NOT NULL REFERENCES audit_event (seq) ON DELETE CASCADE,
+          param TEXT NOT NULL,
+          value TEXT NOT NULL,
+          PRIMARY KEY (param, value, seq)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX audit_event_key_seq ON audit_event_key (seq);
+      `);
+}
+
+/** Where the SQLite audit code runs its synchronous calls (a `SqliteStore` or its transaction view). */
+export interface SqliteCalls {
+  withDb<T>(call: (db: Database.Database) => T): Promise<T>;
+}
+
+interface AuditRow {
+  seq: number;
+  id: string;
+  recorded_ms: number;
+  resource: string;
+  hash: string;
+  prev_hash: string;
+}
+
+const COLUMNS: Record<string, string> = { action: 'a.action', subtype: 'a.subtype', outcome: 'a.outcome', _id: 'a.id' };
+const KEYED = new Set(['patient', 'entity', 'agent']);
+const OPS = { eq: '=', lt: '<', le: '<=', gt: '>', ge: '>=' } as const;
+
+function toStored(row: AuditRow): StoredAudit {
+  return { seq: row.seq, resource: JSON.parse(row.resource) as AuditEventResource, hash: row.hash, prevHash: row.prev_hash };
+}
+
+/** SQL for one neutral condition over `audit_event a`. */
+export function auditConditionSql(c: Condition, params: (string | number)[]): string {
+  switch (c.kind) {
+    case 'and':
+    case 'or':
+      if (c.conditions.length === 0) return c.kind === 'and' ? '1' : '0';
+      return `(${c.conditions.map((x) => auditConditionSql(x, params)).join(c.kind === 'and' ? ' AND ' : ' OR ')})`;
+    case 'not':
+      return `NOT ${auditConditionSql(c.condition, params)}`;
+    case 'missing':
+      throw errors.internal();
+    case 'entry':
+      return `(${c.tests.map((t) => testSql(c.param, t, params)).join(' AND ')})`;
+  }
+}
+
+function testSql(param: string, t: EntryTest, params: (string | number)[]): string {
+  if (t.field === 'low' || t.field === 'high') {
+    if (param !== 'date') throw errors.internal();
+    // a recorded instant covers [ms, ms + 1): `high op v` is `ms op v - 1`
+    params.push(t.field === 'high' ? t.value - 1 : t.value);
+    return `a.recorded_ms ${OPS[t.op]} ?`;
+  }
+  if (t.op !== 'in' && t.op !== 'eq') throw errors.internal();
+  const values = t.op === 'in' ? t.values : [t.value as string];
+  const marks = values.map(() => '?').join(', ');
+  if (KEYED.has(param)) {
+    params.push(param, ...values);
+    return `a.seq IN (SELECT seq FROM audit_event_key WHERE param = ? AND value IN (${marks}))`;
+  }
+  const column = COLUMNS[param];
+  if (!column) throw errors.internal();
+  params.push(...values);
+  return `${column} IN (${marks})`;
+}
+
+/** The `AuditStore` of the SQLite engine; `calls` decides which transaction it runs in. */
+export class SqliteAuditStore implements AuditStore {
+  constructor(private readonly calls: SqliteCalls) {}
+
+  append(event: AuditEventResource): Promise<StoredAudit> {
+    const keys = auditKeysOf(event);
+    return this.calls.withDb((db) =>
+      // BEGIN IMMEDIATE on the outer store (a SAVEPOINT inside an open transaction): the last hash is
+      // read under the write lock, so every process extends the same chain
+      db
+        .transaction(() => {
+          const last = db.prepare('SELECT hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { hash: string } | undefined;
+          const prevHash = last?.hash ?? GENESIS_HASH;
+          const hash = chainHash(prevHash, event);
+          const info = db
+            .prepare(
+              `INSERT INTO audit_event (id, recorded_ms, action, subtype, outcome, patient_ref, agent_ref, resource, hash, prev_hash)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            )
+            .run(event.id, keys.recordedMs, keys.action, keys.subtype, keys.outcome, keys.patients[0] ?? null, keys.agents[0] ?? null,
+              JSON.stringify(event), hash, prevHash);
+          const seq = Number(info.lastInsertRowid);
+          const insertKey = db.prepare('INSERT OR IGNORE INTO audit_event_key (seq, param, value) VALUES (?, ?, ?)');
+          for (const [param, values] of [['patient', keys.patients], ['entity', keys.entities], ['agent', keys.agents]] as const) {
+            for (const value of values) insertKey.run(seq, param, value);
+          }
+          return { seq, resource: event, hash, prevHash };
+        })
+        .immediate(),
+    );
+  }
+
+  read(id: string): Promise<StoredAudit | undefined> {
+    return this.calls.withDb((db) => {
+      const row = db.prepare('SELECT seq, id, recorded_ms, resource, hash, prev_hash FROM audit_event WHERE id = ?').get(id) as
+        | AuditRow
+        | undefined;
+      return row ? toStored(row) : undefined;
+    });
+  }
+
+  search(request: AuditSearchRequest): Promise<AuditSearchPage> {
+    return this.calls.withDb((db) => {
+      const params: (string | number)[] = [];
+      const filter = request.where.map((c) => auditConditionSql(c, params));
+      const where = filter.length ? filter.join(' AND ') : '1';
+      const total = request.total
+        ? (db.prepare(`SELECT COUNT(*) AS n FROM audit_event a WHERE ${where}`).get(...params) as { n: number }).n
+        : undefined;
+      const backwards = request.cursor?.direction === 'previous';
+      // walking direction: the requested order, reversed for `previous`
+      const desc = request.descending !== backwards;
+      const pageParams = [...params];
+      let keyset = '';
+      if (request.cursor) {
+        const [ms, seq] = request.cursor.after;
+        const op = desc ? '<' : '>';
+        keyset = ` AND (a.recorded_ms ${op} ? OR (a.recorded_ms = ? AND a.seq ${op} ?))`;
+        pageParams.push(ms, ms, seq);
+      }
+      const dir = desc ? 'DESC' : 'ASC';
+      const rows = db
+        .prepare(
+          `SELECT a.seq, a.id, a.recorded_ms, a.resource, a.hash, a.prev_hash FROM audit_event a
+           WHERE ${where}${keyset} ORDER BY a.recorded_ms ${dir}, a.seq ${dir} LIMIT ?`,
+        )
+        .all(...pageParams, request.count + 1) as AuditRow[];
+      return auditPageOf(rows.map(toStored), request, total);
+    });
+  }
+
+  verify(): Promise<AuditVerifyResult> {
+    return this.calls.withDb((db) => {
+      const verifier = new ChainVerifier();
+      const rows = db.prepare('SELECT seq, id, resource, hash, prev_hash FROM audit_event ORDER BY seq').iterate() as IterableIterator<AuditRow>;
+      for (const row of rows) {
+        verifier.check({
+          seq: row.seq,
+          id: row.id,
+          hash: row.hash,
+          prevHash: row.prev_hash,
+          resource: () => JSON.parse(row.resource) as AuditEventResource,
+        });
+      }
+      return verifier.result();
+    });
+  }
+
+  purgeBefore(cutoffMs: number): Promise<number> {
+    return this.calls.withDb((db) =>
+      db
+        .transaction(() => {
+          // the newest link always stays: it carries the hash the next append chains to
+          const keep = db.prepare('SELECT MAX(seq) AS s FROM audit_event').get() as { s: number | null };
+          return db.prepare('DELETE FROM audit_event WHERE recorded_ms < ? AND seq < ?').run(cutoffMs, keep.s ?? 0).changes;
+        })
+        .immediate(),
+    );
+  }
+}
