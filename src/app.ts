@@ -29,6 +29,8 @@ export interface AppDeps {
   clock: Clock;
   /** Key that signs search cursors. */
   cursorKey: string;
+  /** HMAC key of the returning-patient correlation hash (stable across restarts). */
+  correlationSecret: string;
   capabilityStatement: (baseUrl: string) => CapabilityStatement;
   /** Whether the store (and job runner) are ready, for `/readyz`. */
   ready: () => Promise<boolean>;
@@ -85,8 +87,7 @@ export function buildApp(deps: AppDeps): express.Express {
     idempotencyTtlMs: config.idempotencyTtlMs,
     cursorKey: deps.cursorKey,
     deletionGracePeriodMs: config.deletionGracePeriodMs,
-    // TODO(lead): resolve an empty CORRELATION_SECRET to localSecret(dataDir, 'correlation') in server.ts
-    correlationSecret: config.correlationSecret ?? deps.cursorKey,
+    correlationSecret: deps.correlationSecret,
   };
   const routes = fhirRoutes();
   for (const route of routes) {

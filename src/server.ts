@@ -15,6 +15,7 @@ import { capabilitySearchParams, capabilityStatementFrom } from './fhir/capabili
 import { patientSearchParameters } from './patient/search-parameters.js';
 import { warmUpSchema } from './patient/validation/schema-validator.js';
 import { errors, ErrorCode } from './fhir/outcome.js';
+import { startScheduler } from './jobs/scheduler.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -36,6 +37,7 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
   const cursorKey = config.serverSecret ?? localSecret(config.dataDir, 'server').value;
+  const correlationSecret = config.correlationSecret ?? localSecret(config.dataDir, 'correlation').value;
   // The server never runs open: with no JWT key configured, tokens are HS256 with a local secret.
   const jwtSecret = hasTokenKey(config) ? config.jwtSecret : localSecret(config.dataDir, 'jwt').value;
   if (!hasTokenKey(config)) {
@@ -53,6 +55,7 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
     startedAt: clock.now(),
     patientSearchParams: capabilitySearchParams(patientSearchParameters),
   });
+  const scheduler = await startScheduler({ store, clock, logger, sweepIntervalMs: config.anonymizationSweepIntervalMs });
   let stopping = false;
   const app = buildApp({
     config: { ...config, ...(jwtSecret ? { jwtSecret } : {}) },
@@ -60,6 +63,7 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
     logger,
     clock,
     cursorKey,
+    correlationSecret,
     capabilityStatement,
     ready: async () => !stopping && (await store.ping()),
   });
@@ -88,6 +92,7 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
       await Promise.race([closed, timeout]);
       server.closeAllConnections();
+      await scheduler.stop();
       await store.close();
       logger.info('stopped');
     },

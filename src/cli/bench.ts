@@ -185,7 +185,11 @@ function pickDefined(run: Run): Partial<LoadOptions> {
 function progressLine(outcome: RunOutcome): string {
   const problem = problemOf(outcome);
   const r = outcome.result;
-  const numbers = r ? `${Math.round(r.rps)} req/s, p50 ${r.p50.toFixed(2)} / p95 ${r.p95.toFixed(2)} / p99 ${r.p99.toFixed(2)} ms` : '';
+  const numbers = !r
+    ? ''
+    : Number.isNaN(r.p50)
+      ? `${r.responses} in ${r.durationSec.toFixed(1)} s (${Math.round(r.rps)}/s)`
+      : `${Math.round(r.rps)} req/s, p50 ${r.p50.toFixed(2)} / p95 ${r.p95.toFixed(2)} / p99 ${r.p99.toFixed(2)} ms`;
   return `  ${outcome.label.padEnd(22)} ${numbers}${problem ? `${numbers ? '  ' : ''}[${problem}]` : ''}`;
 }
 

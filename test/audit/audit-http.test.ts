@@ -87,7 +87,7 @@ describe('AuditEvent recording over HTTP', () => {
       .put(`/fhir/Patient/${id}`)
       .set('Content-Type', 'application/fhir+json')
       .set('If-Match', 'W/"1"')
-      .send({ ...samplePatient(0), id });
+      .send({ ...samplePatient(0), id, active: false });
     expect(res.status).to.equal(200);
     const e = await lastEvent(t);
     expect([e.subtype?.[0]?.code, e.action, e.outcome]).to.deep.equal(['update', 'U', '0']);
@@ -172,7 +172,7 @@ describe('AuditEvent recording over HTTP', () => {
   it('shows a patient-context token only the events about its own record', async () => {
     const other = await asActor(t.app).post('/fhir/Patient').set('Content-Type', 'application/fhir+json').send(samplePatient(1));
     await asActor(t.app).get(`/fhir/Patient/${other.body.id}`);
-    const mine = await asActor(t.app, patientToken(id)).get('/fhir/AuditEvent');
+    const mine = await asActor(t.app, patientToken(id, { scope: 'patient/Patient.rs patient/AuditEvent.rs' })).get('/fhir/AuditEvent');
     expect(mine.status).to.equal(200);
     const refs = (mine.body as Bundle).entry!.flatMap((x) => (x.resource as AuditEvent).entity ?? []).map((x) => x.what?.reference ?? '');
     expect(refs.some((r) => r.startsWith(`Patient/${id}`))).to.equal(true);

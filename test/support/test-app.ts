@@ -30,6 +30,7 @@ export function testApp(options: { env?: Record<string, string>; store?: Patient
     clock,
     logger: createLogger({ level: 'error', silent: true }),
     cursorKey: 'test-cursor-key-0123456789abcdef0123456789',
+    correlationSecret: config.correlationSecret ?? 'test-correlation-secret-0123456789abcdef',
     capabilityStatement: capabilityStatementFrom(new URL('../../capability-statement.json', import.meta.url).pathname, {
       softwareVersion: 'test',
       startedAt: clock.now(),

@@ -8,6 +8,7 @@ import { validatePatient } from '../validation/validate-patient.js';
 import { buildPatientRecord } from '../record.js';
 import type { PatientDeps } from '../deps.js';
 import { assertWritableInCompartment } from '../../auth/compartment.js';
+import { detectReturningPatient } from '../../lifecycle/returning-patient.js';
 import { versionOf } from '../../fhir/resource-version.js';
 
 /** Printable ASCII, as the Idempotency-Key draft suggests; long enough for a UUID or a hash. */
@@ -41,6 +42,8 @@ export async function createPatientHandler(req: FhirRequest, ctx: RequestContext
   try {
     await deps.store.transaction(async (tx) => {
       await tx.create(record);
+      // A returning patient is reported (event), never linked: the new account stays independent.
+      await detectReturningPatient(tx, resource, resource.id, now, deps.correlationSecret);
       if (idempotency) {
         const stored = await tx.putIdempotency({
           key: idempotency.keyHash,

@@ -79,6 +79,11 @@ export class MongoStore implements PatientStore {
     private readonly scope?: TransactionScope,
   ) {}
 
+  /** The native database handle, for MongoDB code beside the port (Agenda's mongo backend). */
+  get database() {
+    return this.connection.db!;
+  }
+
   /**
    * Connects, checks that the deployment supports transactions, creates the collections and syncs
    * their indexes (declared in `schemas.ts`). Commands are not buffered: with the server down,

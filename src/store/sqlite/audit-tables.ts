@@ -104,6 +104,31 @@ function testSql(param: string, t: EntryTest, params: (string | number)[]): stri
   return `${column} IN (${marks})`;
 }
 
+interface AppendStatements {
+  last: Database.Statement;
+  insert: Database.Statement;
+  insertKey: Database.Statement;
+}
+
+// prepared once per connection: every request appends one event
+const appendStatements = new WeakMap<Database.Database, AppendStatements>();
+
+function statementsOf(db: Database.Database): AppendStatements {
+  let s = appendStatements.get(db);
+  if (!s) {
+    s = {
+      last: db.prepare('SELECT hash FROM audit_event ORDER BY seq DESC LIMIT 1'),
+      insert: db.prepare(
+        `INSERT INTO audit_event (id, recorded_ms, action, subtype, outcome, patient_ref, agent_ref, resource, hash, prev_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertKey: db.prepare('INSERT OR IGNORE INTO audit_event_key (seq, param, value) VALUES (?, ?, ?)'),
+    };
+    appendStatements.set(db, s);
+  }
+  return s;
+}
+
 /** The `AuditStore` of the SQLite engine; `calls` decides which transaction it runs in. */
 export class SqliteAuditStore implements AuditStore {
   constructor(private readonly calls: SqliteCalls) {}
@@ -115,18 +140,14 @@ export class SqliteAuditStore implements AuditStore {
       // read under the write lock, so every process extends the same chain
       db
         .transaction(() => {
-          const last = db.prepare('SELECT hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { hash: string } | undefined;
+          const statements = statementsOf(db);
+          const last = statements.last.get() as { hash: string } | undefined;
           const prevHash = last?.hash ?? GENESIS_HASH;
           const hash = chainHash(prevHash, event);
-          const info = db
-            .prepare(
-              `INSERT INTO audit_event (id, recorded_ms, action, subtype, outcome, patient_ref, agent_ref, resource, hash, prev_hash)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .run(event.id, keys.recordedMs, keys.action, keys.subtype, keys.outcome, keys.patients[0] ?? null, keys.agents[0] ?? null,
+          const info = statements.insert.run(event.id, keys.recordedMs, keys.action, keys.subtype, keys.outcome, keys.patients[0] ?? null, keys.agents[0] ?? null,
               JSON.stringify(event), hash, prevHash);
           const seq = Number(info.lastInsertRowid);
-          const insertKey = db.prepare('INSERT OR IGNORE INTO audit_event_key (seq, param, value) VALUES (?, ?, ?)');
+          const { insertKey } = statements;
           for (const [param, values] of [['patient', keys.patients], ['entity', keys.entities], ['agent', keys.agents]] as const) {
             for (const value of values) insertKey.run(seq, param, value);
           }

@@ -30,6 +30,8 @@ export function openDatabase(location: string, list: readonly Migration[] = migr
     db.pragma('foreign_keys = ON');
     db.pragma('cache_size = -65536');
     db.pragma('temp_store = MEMORY');
+    // Anonymization must not leave PHI in freed pages (https://sqlite.org/pragma.html#pragma_secure_delete).
+    db.pragma('secure_delete = ON');
     migrate(db, list);
     // Planner statistics: without them a filter plus a different sort can pick a full index walk
     // (https://sqlite.org/lang_analyze.html#req). 0x10002 analyzes tables that need it on open.
