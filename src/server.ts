@@ -16,6 +16,10 @@ import { patientSearchParameters } from './patient/search-parameters.js';
 import { warmUpSchema } from './patient/validation/schema-validator.js';
 import { errors, ErrorCode } from './fhir/outcome.js';
 import { startScheduler } from './jobs/scheduler.js';
+import { WebhookDispatcher } from './events/webhook-dispatcher.js';
+import { SqliteOutbox } from './store/sqlite/outbox-tables.js';
+import { MongoOutbox } from './store/mongo/outbox-delivery.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -55,7 +59,21 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
     startedAt: clock.now(),
     patientSearchParams: capabilitySearchParams(patientSearchParameters),
   });
-  const scheduler = await startScheduler({ store, clock, logger, sweepIntervalMs: config.anonymizationSweepIntervalMs });
+  const scheduler = await startScheduler({ store, clock, logger, sweepIntervalMs: config.anonymizationSweepIntervalMs,
+    auditRetentionMs: config.auditRetentionMs,
+  });
+  const dispatcher = config.eventWebhookUrls.length
+    ? new WebhookDispatcher({
+        outbox: store instanceof SqliteStore ? new SqliteOutbox(store) : new MongoOutbox(store as never),
+        targets: config.eventWebhookUrls,
+        secret: config.eventWebhookSecret ?? '',
+        clock,
+        logger,
+        backoff: { baseMs: 1000, maxMs: 300_000 },
+        batchSize: 50,
+      })
+    : undefined;
+  dispatcher?.start(1000);
   let stopping = false;
   const app = buildApp({
     config: { ...config, ...(jwtSecret ? { jwtSecret } : {}) },
@@ -93,6 +111,7 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
       await Promise.race([closed, timeout]);
       server.closeAllConnections();
       await scheduler.stop();
+      await dispatcher?.stop();
       await store.close();
       logger.info('stopped');
     },

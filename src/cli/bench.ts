@@ -160,6 +160,7 @@ async function main(): Promise<void> {
       machine: startMachine,
       settings: { connections, durationSec, logLevel: values['log-level'], auth, audit },
       seed,
+      scenarios: selected.map(({ name, description }) => ({ name, description })),
       runs,
     };
     const checks = checkBudgets(report);

@@ -142,6 +142,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (value instanceof Invalid) problems.push(`${variable.name} must be ${value.reason}`);
     else config[variable.key] = value;
   }
+  if ((config.eventWebhookUrls as string[] | undefined)?.length && !config.eventWebhookSecret) {
+    problems.push('EVENT_WEBHOOK_SECRET must be set when EVENT_WEBHOOK_URLS is set (webhooks are signed)');
+  }
   if (problems.length) throw new ConfigError(problems);
   return config as unknown as Config;
 }

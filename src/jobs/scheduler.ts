@@ -25,6 +25,7 @@ export async function startScheduler(options: {
   clock: Clock;
   logger: Logger;
   sweepIntervalMs: number;
+  auditRetentionMs: number;
 }): Promise<Scheduler> {
   const { store } = options;
   let agenda: Agenda;
@@ -41,6 +42,7 @@ export async function startScheduler(options: {
   defineLifecycleJobs(agenda, options);
   await agenda.start();
   await agenda.every(options.sweepIntervalMs, JobName.anonymizationSweep, {}, { skipImmediate: false });
+  await agenda.every(24 * 3_600_000, JobName.auditRetention);
   options.logger.info('job runner started', { sweepIntervalMs: options.sweepIntervalMs });
   return {
     agenda,

@@ -19,6 +19,8 @@ export interface BenchReport {
   machine: { cpus: string; memory: string; node: string; platform: string; sqlite: string; loadAverage: string };
   settings: { connections: number; durationSec: number; logLevel: string; auth: string; audit: string };
   seed: { patients: number; seconds: number; perSecond: number };
+  /** The scenarios run, with what each sends. */
+  scenarios: { name: string; description: string }[];
   runs: RunOutcome[];
 }
 
@@ -178,6 +180,10 @@ ${report.command}
 - Ceilings, same run: a bare Express 5 route and a bare \`node:http\` server (another child process) answering
   every GET with the exact bytes of a real read response.
 - Latencies are of 2xx answers. req/s counts 2xx answers only.
+
+## Scenarios
+
+${report.scenarios.map((sc) => `- \`${sc.name}\`: ${sc.description}`).join('\n')}
 
 ## Results
 
