@@ -1,0 +1,49 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const run = promisify(execFile);
+
+/** The README's "First requests" block, as a newcomer would paste it. */
+function firstRequestsBlock(): string {
+  const readme = readFileSync(`${root}/README.md`, 'utf8');
+  const start = readme.indexOf('```sh\nBASE=http://127.0.0.1:8080/fhir');
+  expect(start, 'README has the First requests block').to.be.greaterThan(0);
+  return readme.slice(start + 6, readme.indexOf('```\n', start + 6));
+}
+
+describe('README curl examples', function () {
+  this.timeout(90_000);
+  let server: ServerProcess;
+  const env = { JWT_SECRET: 'readme-secret-0123456789abcdef0123456789abcdef' };
+
+  before(async () => {
+    server = await startServerProcess(env);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('create, read, vread, update, history and search work as written', async () => {
+    const port = new URL(server.url).port;
+    const script = `set -euo pipefail\n${firstRequestsBlock().replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`)}`;
+    const { stdout } = await run('bash', ['-c', script], { cwd: root, env: { ...process.env, ...env, DATA_DIR: server.dataDir } });
+    // The first line is the CapabilityStatement, cut at 300 characters by `head -c`.
+    const [metadata, ...lines] = stdout.split('\n').filter((l) => l.startsWith('{'));
+    expect(metadata).to.include('"resourceType":"CapabilityStatement"');
+    const types = lines.map((l) => (JSON.parse(l) as { resourceType: string }).resourceType);
+    expect(types).to.deep.equal(['Patient', 'Patient', 'Patient', 'Bundle', 'Bundle']);
+    const [read, vread, updated, history, search] = lines.map((l) => JSON.parse(l));
+    expect(read.meta.versionId).to.equal('1');
+    expect(vread.meta.versionId).to.equal('1');
+    expect(updated.meta.versionId).to.equal('2');
+    expect(history.type).to.equal('history');
+    expect(history.total).to.equal(2);
+    expect(search.type).to.equal('searchset');
+    expect(search.entry.map((e: { resource: { id: string } }) => e.resource.id)).to.include(read.id);
+  });
+});
