@@ -3,8 +3,10 @@ import type { CapabilityStatement } from 'fhir/r4.js';
 import type { Clock } from './context/clock.js';
 import type { Config } from './config/config.js';
 import type { Logger } from './observability/logger.js';
+import type { Metrics } from './observability/metrics.js';
 import type { PatientStore } from './store/port.js';
 import type { PatientDeps } from './patient/deps.js';
+import type { JobQueue } from './jobs/job-queue.js';
 import { errors, ErrorCode } from './fhir/outcome.js';
 import { requestContextMiddleware, localsOf } from './http/request-context.js';
 import { accessLogMiddleware } from './http/access-log.js';
@@ -15,6 +17,8 @@ import { FHIR_JSON } from './http/respond.js';
 import { patientRoutes } from './http/patient-routes.js';
 import { lifecycleRoutes } from './lifecycle/routes.js';
 import { auditRoutes } from './audit/routes.js';
+import { restRoutes } from './rest/routes.js';
+import { bundleRoutes } from './http/bundle-routes.js';
 import { recordFailure } from './audit/record-audit.js';
 import { createTokenVerifier } from './auth/verify-token.js';
 import { smartConfiguration } from './auth/smart-configuration.js';
@@ -34,12 +38,18 @@ export interface AppDeps {
   capabilityStatement: (baseUrl: string) => CapabilityStatement;
   /** Whether the store (and job runner) are ready, for `/readyz`. */
   ready: () => Promise<boolean>;
+  /** Queue of the `$restore` / `$anonymize` jobs (the scheduler's); without it they run in the request. */
+  jobs?: JobQueue;
+  /** Prometheus metrics (`/metrics`); absent in tests that do not need them. */
+  metrics?: Metrics;
 }
 
 /** Every FHIR route of the server (public and protected), for wiring and for route-coverage tests. */
 export function fhirRoutes(): FhirRoute<PatientDeps>[] {
   // lifecycle first: `GET /fhir/Patient/$deleted` must win over `GET /fhir/Patient/:id`
-  return [...lifecycleRoutes, ...patientRoutes, ...auditRoutes];
+  // REST completeness routes before the Patient ones: `GET /fhir/Patient/_history` must win over `:id`.
+  const routes: FhirRoute<PatientDeps>[] = [...lifecycleRoutes, ...restRoutes, ...patientRoutes, ...auditRoutes];
+  return [...routes, ...bundleRoutes(() => routes)];
 }
 
 /** Express wiring only: middleware order, routes, fallbacks and the error handler. No logic. */
@@ -53,10 +63,21 @@ export function buildApp(deps: AppDeps): express.Express {
 
   app.use(requestContextMiddleware({ clock: deps.clock, publicBaseUrl: config.publicBaseUrl }));
   app.use(accessLogMiddleware(logger));
+  if (deps.metrics) app.use(deps.metrics.middleware());
+  // `/metrics` never runs open: a static METRICS_TOKEN for scrapers, else an admin bearer token.
+  const metricsRoute = (req: Request, res: Response, next: NextFunction) => {
+    localsOf(res).route = 'GET /metrics';
+    if (!config.metricsToken && !localsOf(res).context.actor.roles.includes('admin')) {
+      return next(errors.forbidden(ErrorCode.FORBIDDEN, 'Metrics need the admin role or METRICS_TOKEN'));
+    }
+    deps.metrics!.handler()(req, res, next);
+  };
+  if (deps.metrics && config.metricsToken) app.get('/metrics', metricsRoute);
   // Hardening, then authentication: public routes (metadata, SMART discovery, health) pass it untouched.
   app.use(securityHeaders(), corsAllowList(config.corsOrigins), rateLimitByIp(config.rateLimitPerMinute));
   app.use(authMiddleware({ verifier: createTokenVerifier(config, { clock: deps.clock }), rolesClaim: config.authRolesClaim }));
   app.use(rateLimitBySubject(config.rateLimitPerMinute), readOnlyGuard(config.readOnly));
+  if (deps.metrics && !config.metricsToken) app.get('/metrics', metricsRoute);
   app.get(['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration'], (_req, res) => {
     localsOf(res).route = 'GET /.well-known/smart-configuration';
     res.json(smartConfiguration(config));
@@ -88,6 +109,9 @@ export function buildApp(deps: AppDeps): express.Express {
     cursorKey: deps.cursorKey,
     deletionGracePeriodMs: config.deletionGracePeriodMs,
     correlationSecret: deps.correlationSecret,
+    maxBundleEntries: config.maxBundleEntries,
+    operationWaitMs: config.operationWaitMs,
+    ...(deps.jobs ? { jobs: deps.jobs } : {}),
   };
   const routes = fhirRoutes();
   for (const route of routes) {

@@ -16,6 +16,7 @@ import { patientSearchParameters } from './patient/search-parameters.js';
 import { warmUpSchema } from './patient/validation/schema-validator.js';
 import { errors, ErrorCode } from './fhir/outcome.js';
 import { startScheduler } from './jobs/scheduler.js';
+import { createMetrics } from './observability/metrics.js';
 import { WebhookDispatcher } from './events/webhook-dispatcher.js';
 import { SqliteOutbox } from './store/sqlite/outbox-tables.js';
 import { MongoOutbox } from './store/mongo/outbox-delivery.js';
@@ -48,7 +49,10 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
     logger.info('no JWT key configured: using the local secret under DATA_DIR; mint a token with: npm run token -- --roles admin --scope "user/*.cruds"');
   }
 
-  const store = await openStore(config.databaseUrl);
+  const metrics = createMetrics({ ...(config.metricsToken ? { token: config.metricsToken } : {}) });
+  const rawStore = await openStore(config.databaseUrl);
+  // The app sees a store that times every port call and counts AuditEvent writes.
+  const store = metrics.instrumentStore(rawStore);
   if (!(await store.ping())) throw errors.unavailable(ErrorCode.STORE_UNAVAILABLE, 'The store does not answer');
   logger.info('store ready', { engine: store.engine });
   warmUpSchema();
@@ -59,12 +63,16 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
     startedAt: clock.now(),
     patientSearchParams: capabilitySearchParams(patientSearchParameters),
   });
-  const scheduler = await startScheduler({ store, clock, logger, sweepIntervalMs: config.anonymizationSweepIntervalMs,
+  const scheduler = await startScheduler({
+    store: rawStore,
+    clock,
+    onJobRun: (job, result) => metrics.jobRuns.inc({ job, result }), logger, sweepIntervalMs: config.anonymizationSweepIntervalMs,
     auditRetentionMs: config.auditRetentionMs,
+    uniqueContacts: config.uniqueContacts,
   });
   const dispatcher = config.eventWebhookUrls.length
     ? new WebhookDispatcher({
-        outbox: store instanceof SqliteStore ? new SqliteOutbox(store) : new MongoOutbox(store as never),
+        outbox: rawStore instanceof SqliteStore ? new SqliteOutbox(rawStore) : new MongoOutbox(rawStore as never),
         targets: config.eventWebhookUrls,
         secret: config.eventWebhookSecret ?? '',
         clock,
@@ -74,8 +82,10 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
       })
     : undefined;
   dispatcher?.start(1000);
+  if (dispatcher) metrics.observeOutboxBacklog(() => dispatcher.backlog());
   let stopping = false;
   const app = buildApp({
+    metrics,
     config: { ...config, ...(jwtSecret ? { jwtSecret } : {}) },
     store,
     logger,
@@ -84,6 +94,7 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
     correlationSecret,
     capabilityStatement,
     ready: async () => !stopping && (await store.ping()),
+    jobs: scheduler.jobs,
   });
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 }, app);

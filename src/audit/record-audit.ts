@@ -17,7 +17,16 @@ import { buildAuditEvent } from './build-audit-event.js';
  */
 
 /** Interactions whose AuditEvent commits in the same transaction as the change. */
-const TRANSACTIONAL = new Set(['create', 'update', 'patch', 'delete']);
+const TRANSACTIONAL = new Set(['create', 'update', 'patch', 'delete', '$investigation-start', '$investigation-end']);
+
+/** Errors whose AuditEvent was already written where they arose (an operation job): never a second one. */
+const auditedErrors = new WeakSet<object>();
+
+/** Marks `err` as already audited (by the job that produced it); returns it. */
+export function markAudited<E extends object>(err: E): E {
+  auditedErrors.add(err);
+  return err;
+}
 const SEARCHES = new Set(['search-type', 'search-system']);
 
 /** What the recorder keeps on `res.locals` (beside `http/`'s own locals). */
@@ -33,9 +42,10 @@ function localsOf(res: Response): AuditLocals {
   return res.locals as AuditLocals;
 }
 
-/** The resource type of a route path: `/fhir/Patient/:id` → `Patient`. */
+/** The resource type of a route path: `/fhir/Patient/:id` → `Patient`; `/fhir/$job/:jobId` (a Patient operation's result) → `Patient`. */
 function resourceTypeOf(path: string): string {
-  return path.split('/')[2] ?? '';
+  const type = path.split('/')[2] ?? '';
+  return type === '$job' ? 'Patient' : type;
 }
 
 /** The interaction a request was (or most likely was), and the ids it named. */
@@ -181,6 +191,17 @@ export async function runAudited<D>(route: FhirRoute<D>, req: FhirRequest, res: 
         locals.audited = true;
         throw auditUnavailable();
       }
+      throw err;
+    }
+  }
+  if (route.auditedBy === 'job') {
+    // the job appends this request's AuditEvent with its change; a failure before enqueueing is recorded by recordFailure
+    try {
+      const answer = await route.handler(req, ctx, deps);
+      locals.audited = true;
+      return answer;
+    } catch (err) {
+      if (typeof err === 'object' && err !== null && auditedErrors.has(err)) locals.audited = true;
       throw err;
     }
   }

@@ -15,6 +15,11 @@ export interface FhirRequest {
   query: Record<string, string[]>;
   body?: unknown;
   headers: FhirRequestHeaders;
+  /**
+   * The id a create must use, chosen by the server (a transaction Bundle's `urn:uuid:` placeholder,
+   * https://hl7.org/fhir/R4/http.html#trules). Never taken from the client.
+   */
+  assignedId?: string;
 }
 
 export interface FhirRequestHeaders {

@@ -18,6 +18,11 @@ export interface FhirRoute<D> {
   interaction: string;
   body: BodyKind;
   handler: FhirHandler<D>;
+  /**
+   * `job`: the route's job writes the request's AuditEvent in the transaction of its change
+   * (`$restore`, `$anonymize`); the route itself records none, unless it fails before enqueueing.
+   */
+  auditedBy?: 'job';
 }
 
 /** Adapts a FHIR handler to Express: FhirRequest in, FhirResponse out, errors to the error handler. */

@@ -2,14 +2,16 @@ import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import type { RequestContext } from '../context/request-context.js';
 import { ErrorCode, errors } from '../fhir/outcome.js';
 import { assertFhirId } from '../fhir/id.js';
+import { assertPatientInCompartment } from '../auth/compartment.js';
 import { versionFromEtag } from '../fhir/etag.js';
 import { versionOf } from '../fhir/resource-version.js';
 import { gracePeriodMs, type LifecycleDeps } from './deps.js';
 import { DELETION_REASONS, MAX_NOTE_LENGTH } from './lifecycle-extensions.js';
 import { softDeletePatient } from './soft-delete.js';
-import { restorePatient } from './restore.js';
-import { anonymizeNow } from './anonymize.js';
 import { endInvestigation, startInvestigation } from './investigation.js';
+
+// `$restore` and `$anonymize` run as jobs: see operation-handlers.ts.
+export { anonymizeHandler, restoreHandler } from './operation-handlers.js';
 
 const REASONS: ReadonlySet<string> = new Set(DELETION_REASONS);
 
@@ -21,6 +23,9 @@ const REASONS: ReadonlySet<string> = new Set(DELETION_REASONS);
  */
 export async function deletePatientHandler(req: FhirRequest, ctx: RequestContext, deps: LifecycleDeps): Promise<FhirResponse> {
   const id = assertFhirId(req.params.id);
+  // Outside the caller's compartment: 404, as for an unknown id (deps.store is this request's transaction).
+  const stored = await deps.store.read(id);
+  if (stored) assertPatientInCompartment(ctx.actor, stored.resource);
   const reason = single(req, 'reason');
   if (reason !== undefined && !REASONS.has(reason)) {
     throw errors.badRequest(ErrorCode.INVALID_PARAMETER, 'reason must be a code of the deletion-reason CodeSystem', ['reason']);
@@ -42,25 +47,6 @@ export async function deletePatientHandler(req: FhirRequest, ctx: RequestContext
     ...(deps.correlationSecret !== undefined ? { correlationSecret: deps.correlationSecret } : {}),
   });
   return { status: 204, version: versionOf(result.resource) };
-}
-
-/** `POST /fhir/Patient/{id}/$restore` (SPEC §7): returns the restored Patient. */
-export async function restoreHandler(req: FhirRequest, ctx: RequestContext, deps: LifecycleDeps): Promise<FhirResponse> {
-  const id = assertFhirId(req.params.id);
-  const resource = await restorePatient(deps.store, {
-    id,
-    now: ctx.clock.now(),
-    uniqueContacts: deps.uniqueContacts,
-    requestedBy: ctx.actor.subject,
-  });
-  return { status: 200, resource, version: versionOf(resource) };
-}
-
-/** `POST /fhir/Patient/{id}/$anonymize` (SPEC §7): anonymizes a soft-deleted patient now; returns what remains. */
-export async function anonymizeHandler(req: FhirRequest, ctx: RequestContext, deps: LifecycleDeps): Promise<FhirResponse> {
-  const id = assertFhirId(req.params.id);
-  const resource = await anonymizeNow(deps.store, { id, now: ctx.clock.now(), actor: ctx.actor.subject });
-  return { status: 200, resource, version: versionOf(resource) };
 }
 
 /** `POST /fhir/Patient/{id}/$investigation-start` with a Parameters body (`notes`, optional). */

@@ -8,10 +8,12 @@ import {
   investigationStartHandler,
   restoreHandler,
 } from './handlers.js';
+import { jobStatusHandler } from './operation-handlers.js';
 
 /**
  * The deletion-lifecycle routes (SPEC §7). Mount them before the Patient routes: `$deleted` must
- * win over `/fhir/Patient/:id`. `interaction` names are what auth (admin only) and audit key on.
+ * win over `/fhir/Patient/:id`. `GET /fhir/$job/{jobId}` answers the operation jobs. `interaction`
+ * names are what auth (admin only) and audit key on.
  */
 export const lifecycleRoutes: FhirRoute<LifecycleDeps>[] = [
   { method: 'get', path: '/fhir/Patient/$deleted', interaction: '$deleted', body: 'none', handler: deletedListHandler },
@@ -30,6 +32,8 @@ export const lifecycleRoutes: FhirRoute<LifecycleDeps>[] = [
     body: 'none',
     handler: investigationEndHandler,
   },
-  { method: 'post', path: '/fhir/Patient/:id/$restore', interaction: '$restore', body: 'none', handler: restoreHandler },
-  { method: 'post', path: '/fhir/Patient/:id/$anonymize', interaction: '$anonymize', body: 'none', handler: anonymizeHandler },
+  // Jobs: the job writes the request's AuditEvent with the change (`auditedBy: 'job'`).
+  { method: 'post', path: '/fhir/Patient/:id/$restore', interaction: '$restore', body: 'none', handler: restoreHandler, auditedBy: 'job' },
+  { method: 'post', path: '/fhir/Patient/:id/$anonymize', interaction: '$anonymize', body: 'none', handler: anonymizeHandler, auditedBy: 'job' },
+  { method: 'get', path: '/fhir/$job/:jobId', interaction: '$job', body: 'none', handler: jobStatusHandler },
 ];

@@ -105,7 +105,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     outboxBacklog,
     middleware: () => requestTimer(httpRequestDuration),
     handler: () => metricsEndpoint(registry, options.token),
-    instrumentStore: (store) => instrumentStore(store, storeOperationDuration),
+    instrumentStore: (store) => instrumentStore(store, storeOperationDuration, auditEventsWritten),
     observeOutboxBacklog(source) {
       backlogSource = source;
     },
@@ -167,12 +167,17 @@ function digest(text: string): Buffer {
  * are timed too. `transaction(work)` is timed as a whole, and the `tx` store `work` receives is
  * wrapped as well, so the calls inside a transaction show up under their own names.
  */
-export function instrumentStore(store: PatientStore, histogram: Histogram<'operation' | 'engine'>): PatientStore {
+export function instrumentStore(
+  store: PatientStore,
+  histogram: Histogram<'operation' | 'engine'>,
+  auditWrites?: Counter<'outcome'>,
+): PatientStore {
   const engine = store.engine;
   const wrapped = new Map<PropertyKey, unknown>();
   return new Proxy(store, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property);
+      if (property === 'audit' && auditWrites && value) return countedAudit(value as PatientStore['audit'], auditWrites);
       if (typeof value !== 'function' || typeof property !== 'string' || property === 'constructor') return value;
       let timed = wrapped.get(property);
       if (!timed) {
@@ -180,7 +185,7 @@ export function instrumentStore(store: PatientStore, histogram: Histogram<'opera
         timed = (...args: unknown[]): unknown => {
           if (property === 'transaction' && typeof args[0] === 'function') {
             const work = args[0] as (tx: PatientStore) => Promise<unknown>;
-            args[0] = (tx: PatientStore) => work(instrumentStore(tx, histogram));
+            args[0] = (tx: PatientStore) => work(instrumentStore(tx, histogram, auditWrites));
           }
           const end = histogram.startTimer({ operation: property, engine });
           let result: unknown;
@@ -197,6 +202,26 @@ export function instrumentStore(store: PatientStore, histogram: Histogram<'opera
         wrapped.set(property, timed);
       }
       return timed;
+    },
+  });
+}
+
+/** Counts AuditEvent appends (`audit_events_written_total{outcome="written"|"failed"}`). */
+function countedAudit(audit: PatientStore['audit'], counter: Counter<'outcome'>): PatientStore['audit'] {
+  return new Proxy(audit, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (property !== 'append' || typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        try {
+          const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          counter.inc({ outcome: 'written' });
+          return result;
+        } catch (err) {
+          counter.inc({ outcome: 'failed' });
+          throw err;
+        }
+      };
     },
   });
 }

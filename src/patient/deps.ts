@@ -1,5 +1,6 @@
 import type { PatientStore } from '../store/port.js';
 import type { Logger } from '../observability/logger.js';
+import type { JobQueue } from '../jobs/job-queue.js';
 
 /** What the Patient handlers need, handed in explicitly by `app.ts`. */
 export interface PatientDeps {
@@ -16,4 +17,10 @@ export interface PatientDeps {
   deletionGracePeriodMs?: number;
   /** HMAC key of the returning-patient correlation hash (lifecycle); no hashes without it. */
   correlationSecret?: string;
+  /** `MAX_BUNDLE_ENTRIES`: largest batch/transaction Bundle (413 above; default 5000). */
+  maxBundleEntries?: number;
+  /** Queue of the `$restore` / `$anonymize` jobs (lifecycle); without it they run in the request. */
+  jobs?: JobQueue;
+  /** `OPERATION_WAIT` in ms: how long `$restore` / `$anonymize` wait for their job before answering 202. */
+  operationWaitMs?: number;
 }

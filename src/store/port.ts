@@ -29,6 +29,13 @@ export interface PatientStore {
   history(id: string, query: HistoryQuery): Promise<HistoryPage>;
 
   /**
+   * Versions of every patient (type-level history, https://hl7.org/fhir/R4/http.html#history),
+   * newest first: `lastUpdated` descending, then id and version descending; keyset paged by
+   * {@link TypeHistoryCursor}. Deletions are versions too (state `soft-deleted`).
+   */
+  historyAcrossPatients(query: TypeHistoryQuery): Promise<TypeHistoryPage>;
+
+  /**
    * Writes `record` as the new current version if the stored current version is still
    * `expectedVersionId`, else throws 412 `VERSION_CONFLICT`. Unique keys are replaced by the
    * record's (an empty list frees them, e.g. on soft delete). Throws 409 on a taken key.
@@ -166,6 +173,28 @@ export interface HistoryQuery {
   since?: number;
   /** Only versions with versionId < beforeVersion (keyset paging, newest first). */
   beforeVersion?: number;
+}
+
+/** Keyset position in the type-level history: the last version of the previous page. */
+export interface TypeHistoryCursor {
+  lastUpdatedMs: number;
+  id: string;
+  versionId: number;
+}
+
+export interface TypeHistoryQuery {
+  /** Page size. */
+  count: number;
+  /** Only versions with lastUpdated >= since (epoch ms). */
+  since?: number;
+  /** Continue after this version (older ones). */
+  after?: TypeHistoryCursor;
+}
+
+export interface TypeHistoryPage {
+  versions: StoredPatient[];
+  /** Where the next (older) page starts, when there is one. */
+  next?: TypeHistoryCursor;
 }
 
 export interface HistoryPage {

@@ -35,7 +35,7 @@ export async function createPatientHandler(req: FhirRequest, ctx: RequestContext
 
   const resource: PatientRecord['resource'] = {
     ...patient,
-    id: randomUUID(),
+    id: req.assignedId ?? randomUUID(),
     meta: { ...patient.meta, versionId: '1', lastUpdated: now.toISOString() },
   };
   const record = buildPatientRecord(resource, 'active', deps);
@@ -43,7 +43,7 @@ export async function createPatientHandler(req: FhirRequest, ctx: RequestContext
     await deps.store.transaction(async (tx) => {
       await tx.create(record);
       // A returning patient is reported (event), never linked: the new account stays independent.
-      await detectReturningPatient(tx, resource, resource.id, now, deps.correlationSecret);
+      await detectReturningPatient(tx, resource, resource.id, now, deps.correlationSecret, ctx);
       if (idempotency) {
         const stored = await tx.putIdempotency({
           key: idempotency.keyHash,

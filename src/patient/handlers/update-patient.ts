@@ -1,17 +1,13 @@
-import { isDeepStrictEqual } from 'node:util';
-import type { Patient } from 'fhir/r4.js';
 import type { FhirRequest, FhirResponse } from '../../fhir/request.js';
 import type { RequestContext } from '../../context/request-context.js';
-import type { PatientRecord } from '../../store/port.js';
 import { errors, ErrorCode } from '../../fhir/outcome.js';
 import { assertFhirId } from '../../fhir/id.js';
 import { versionFromEtag } from '../../fhir/etag.js';
-import { versionOf } from '../../fhir/resource-version.js';
 import { validatePatient } from '../validation/validate-patient.js';
-import { buildPatientRecord } from '../record.js';
-import { withServerManagedFrom, withoutUnchangedServerManaged } from '../server-managed.js';
+import { withoutUnchangedServerManaged } from '../server-managed.js';
 import type { PatientDeps } from '../deps.js';
-import { assertPatientInCompartment, assertWritableInCompartment } from '../../auth/compartment.js';
+import { assertPatientInCompartment } from '../../auth/compartment.js';
+import { writeNextVersion } from '../../rest/next-version.js';
 
 /**
  * `PUT /fhir/Patient/{id}` (https://hl7.org/fhir/R4/http.html#update) with optimistic locking
@@ -38,44 +34,24 @@ export async function updatePatientHandler(req: FhirRequest, ctx: RequestContext
     throw errors.badRequest(ErrorCode.ID_MISMATCH, 'The id in the body differs from the id in the URL', ['Patient.id']);
   }
   if (!current) throw errors.notFound();
-  if (current.state !== 'active') throw errors.gone();
-  const currentVersion = current.resource.meta?.versionId ?? '';
   const clientVersion = typeof body.meta?.versionId === 'string' ? body.meta.versionId : undefined;
-  for (const wanted of [expected, clientVersion]) {
-    if (wanted !== undefined && wanted !== currentVersion) {
-      throw errors.preconditionFailed(ErrorCode.VERSION_CONFLICT, `The patient is at another version than the one expected`);
-    }
-  }
-
-  const next = withServerManagedFrom(current.resource, incoming);
-  if (sameContent(next, current.resource)) {
-    return { status: 200, resource: current.resource, version: versionOf(current.resource) };
-  }
-  const resource: PatientRecord['resource'] = {
-    ...next,
-    id,
-    meta: { ...next.meta, versionId: String(Number(currentVersion) + 1), lastUpdated: now.toISOString() },
-  };
-  assertWritableInCompartment(ctx.actor, resource);
-  await deps.store.update(buildPatientRecord(resource, 'active', deps), currentVersion);
-  return { status: 200, resource, version: versionOf(resource) };
+  return writeNextVersion({
+    store: deps.store,
+    actor: ctx.actor,
+    now,
+    uniqueContacts: deps.uniqueContacts,
+    current,
+    incoming,
+    expectedVersions: [expected, clientVersion],
+  });
 }
 
-function expectedVersion(req: FhirRequest, required: boolean): string | undefined {
+/** `If-Match` as an expected version: 428 when required and missing, 400 when garbled. */
+export function expectedVersion(req: FhirRequest, required: boolean): string | undefined {
   const header = req.headers.ifMatch;
   if (header === undefined) {
     if (required) throw errors.preconditionRequired();
     return undefined;
   }
   return versionFromEtag(header);
-}
-
-/** Equal but for `meta.versionId` / `meta.lastUpdated`. */
-function sameContent(a: Patient, b: Patient): boolean {
-  const strip = (p: Patient) => {
-    const { versionId: _v, lastUpdated: _l, ...meta } = p.meta ?? {};
-    const { meta: _m, id: _i, ...rest } = p;
-    return { ...rest, meta };
-  };
-  return isDeepStrictEqual(strip(a), strip(b));
 }

@@ -14,6 +14,8 @@ import type {
   PatientStore,
   SearchPage,
   StoredPatient,
+  TypeHistoryPage,
+  TypeHistoryQuery,
 } from '../port.js';
 import {
   fromIdempotencyDocument,
@@ -31,6 +33,7 @@ import { bindModels, type MongoModels } from './schemas.js';
 import type { AuditStore } from '../../audit/audit-port.js';
 import { auditModels, ensureAuditCollections, MongoAuditStore } from './audit.js';
 import { searchMongo } from './search.js';
+import { historyAcrossPatients } from './type-history.js';
 
 /** How to reach MongoDB. */
 export interface MongoStoreOptions {
@@ -163,6 +166,10 @@ export class MongoStore implements PatientStore {
       const total = await this.models.history.countDocuments(historyTotalFilter(id, query), { session });
       return { versions: docs.slice(0, count).map(toStoredPatient), total, hasMore: docs.length > count };
     });
+  }
+
+  historyAcrossPatients(query: TypeHistoryQuery): Promise<TypeHistoryPage> {
+    return this.run((session) => historyAcrossPatients(this.models, query, session));
   }
 
   update(record: PatientRecord, expectedVersionId: string): Promise<void> {

@@ -13,6 +13,8 @@ import type {
   PatientStore,
   SearchPage,
   StoredPatient,
+  TypeHistoryPage,
+  TypeHistoryQuery,
 } from '../port.js';
 import type { AuditStore } from '../../audit/audit-port.js';
 import { SqliteAuditStore } from './audit-tables.js';
@@ -24,6 +26,7 @@ import { outboxTables } from './outbox-tables.js';
 import { PatientTables } from './patient-tables.js';
 import { searchSqlite } from './search.js';
 import { TransactionLock } from './transaction-lock.js';
+import { historyAcrossPatients } from './type-history.js';
 
 /** What the outer store and its transaction views share: one connection's tables and lock. */
 interface Connection {
@@ -92,6 +95,10 @@ export class SqliteStore implements PatientStore {
 
   history(id: string, query: HistoryQuery): Promise<HistoryPage> {
     return this.run(() => this.connection.patients.history(id, query));
+  }
+
+  historyAcrossPatients(query: TypeHistoryQuery): Promise<TypeHistoryPage> {
+    return this.run(() => historyAcrossPatients(this.connection.db, query));
   }
 
   update(record: PatientRecord, expectedVersionId: string): Promise<void> {
