@@ -11,9 +11,11 @@ import { buildAuditEvent } from './build-audit-event.js';
 
 /**
  * Recording (SPEC §8): every FHIR interaction, operation and refused attempt writes exactly one
- * AuditEvent before its response leaves. Writes (create, update, patch, delete) append theirs in the
- * same store transaction as the change; reads and operations append after the handler and before
- * the response. When the append fails the request fails with 503 `AUDIT_UNAVAILABLE` (fail closed).
+ * AuditEvent before its response leaves. Writes (create, update, patch, delete, the investigation
+ * operations) append theirs in the same store transaction as the change; `$restore`/`$anonymize`
+ * (`auditedBy: 'job'`) have their job append it in the job's transaction (a 202 answer leaves
+ * before the job has run); reads append after the handler and before the response. When the
+ * append fails the request fails with 503 `AUDIT_UNAVAILABLE` (fail closed).
  */
 
 /** Interactions whose AuditEvent commits in the same transaction as the change. */

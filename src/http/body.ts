@@ -49,7 +49,7 @@ function hasBody(req: Request): boolean {
 
 /** JSON only (SPEC §4): `Accept` or `_format` asking for anything else answers 406. */
 export function acceptJsonOnly(req: Request, _res: Response, next: NextFunction): void {
-  const format = new URL(req.originalUrl, 'http://x').searchParams.get('_format');
+  const format = req.originalUrl.includes('_format') ? new URL(req.originalUrl, 'http://x').searchParams.get('_format') : null;
   if (format !== null && !/^(json|application\/(fhir\+)?json)$/i.test(format.split(';')[0]!.trim())) {
     return next(errors.notAcceptable());
   }

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { RequestContext } from '../context/request-context.js';
 import type { Clock } from '../context/clock.js';
@@ -31,9 +31,10 @@ export function requestContextMiddleware(options: { clock: Clock; publicBaseUrl:
     const incomingId = req.get('x-request-id');
     const requestId = incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
     const trace = TRACEPARENT.exec(req.get('traceparent') ?? '');
-    const traceId = trace && !/^0+$/.test(trace[1]!) ? trace[1]! : randomBytes(16).toString('hex');
+    // randomUUID draws from a pooled entropy buffer: much cheaper per request than randomBytes
+    const traceId = trace && !/^0+$/.test(trace[1]!) ? trace[1]! : randomUUID().replaceAll('-', '');
     res.setHeader('X-Request-Id', requestId);
-    res.setHeader('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-${trace?.[3] ?? '01'}`);
+    res.setHeader('traceparent', `00-${traceId}-${randomUUID().slice(-16).replace('-', '0')}-${trace?.[3] ?? '01'}`);
     const userAgent = req.get('user-agent');
     const context: RequestContext = {
       requestId,

@@ -83,8 +83,8 @@ export async function putJobResult(tx: PatientStore, result: JobResultRecord): P
     return;
   }
   if (tx instanceof MongoStore) {
-    const doc: ResultDocument = {
-      _id: result.jobId,
+    // `_id` comes from the filter on insert
+    const doc: Omit<ResultDocument, '_id'> = {
       status: result.status,
       patientId: result.patientId,
       ...(result.versionId !== undefined ? { versionId: result.versionId } : {}),

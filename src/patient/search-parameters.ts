@@ -41,17 +41,18 @@ const ADDRESS_PARTS = [
  * absent so `deceased=false` finds the living; string parameters index each name/address part.
  */
 export const patientSearchParameters: readonly SearchParameterDefinition[] = [
-  { code: '_id', type: 'token', paths: ['id'], modifiers: ['not'], documentation: 'Logical id of the patient' },
-  { code: '_lastUpdated', type: 'date', paths: ['meta.lastUpdated'], modifiers: [], documentation: 'When the current version was stored' },
+  { code: '_id', type: 'token', paths: ['id'], singleValued: true, modifiers: ['not'], documentation: 'Logical id of the patient' },
+  { code: '_lastUpdated', type: 'date', paths: ['meta.lastUpdated'], singleValued: true, modifiers: [], documentation: 'When the current version was stored' },
   { code: 'identifier', type: 'token', paths: ['identifier'], modifiers: ['not', 'text'], documentation: 'A patient identifier (system|value); :text searches the identifier type text' },
   { code: 'name', type: 'string', paths: NAME_PARTS, modifiers: ['exact', 'contains'], documentation: 'Any part of a name: family, given, prefix, suffix or text' },
   { code: 'family', type: 'string', paths: ['name.family'], modifiers: ['exact', 'contains'], documentation: 'A family name' },
   { code: 'given', type: 'string', paths: ['name.given'], modifiers: ['exact', 'contains'], documentation: 'Any given name' },
-  { code: 'birthdate', type: 'date', paths: ['birthDate'], modifiers: [], documentation: "The patient's date of birth" },
+  { code: 'birthdate', type: 'date', paths: ['birthDate'], singleValued: true, modifiers: [], documentation: "The patient's date of birth" },
   {
     code: 'gender',
     type: 'token',
     paths: ['gender'],
+    singleValued: true,
     modifiers: ['not', 'text'],
     system: 'http://hl7.org/fhir/administrative-gender',
     codes: ['male', 'female', 'other', 'unknown'],
@@ -74,7 +75,7 @@ export const patientSearchParameters: readonly SearchParameterDefinition[] = [
     codes: ['home', 'work', 'temp', 'old', 'billing'],
     documentation: 'The use of an address',
   },
-  { code: 'active', type: 'token', paths: ['active'], modifiers: ['not'], codes: ['true', 'false'], documentation: 'Whether the patient record is in active use' },
+  { code: 'active', type: 'token', paths: ['active'], singleValued: true, modifiers: ['not'], codes: ['true', 'false'], documentation: 'Whether the patient record is in active use' },
   {
     code: 'deceased',
     type: 'token',
@@ -83,9 +84,10 @@ export const patientSearchParameters: readonly SearchParameterDefinition[] = [
     codes: ['true', 'false'],
     presence: true,
     whenAbsent: 'false',
+    singleValued: true,
     documentation: 'Whether the patient is deceased (true when deceasedBoolean is true or deceasedDateTime is present)',
   },
-  { code: 'death-date', type: 'date', paths: ['deceasedDateTime'], modifiers: [], documentation: 'Date of death' },
+  { code: 'death-date', type: 'date', paths: ['deceasedDateTime'], singleValued: true, modifiers: [], documentation: 'Date of death' },
   {
     code: 'general-practitioner',
     type: 'reference',

@@ -132,6 +132,30 @@ export function runStoreContract(
       });
     });
 
+    describe('history across patients', () => {
+      it('walks every version newest first (lastUpdated, then id, then version), keyset paged', async () => {
+        const a = record(patients[10]!, 1);
+        const b = record(patients[11]!, 2);
+        const c = { ...record(patients[12]!, 2), resource: { ...record(patients[12]!, 2).resource, id: `${b.resource.id}z` } };
+        await store.create(a);
+        await store.create(b);
+        await store.create(c);
+        await store.update(nextVersion(a, { lastUpdated: at(3) }), '1');
+        const expected = [`${a.resource.id}/2`, `${c.resource.id}/1`, `${b.resource.id}/1`, `${a.resource.id}/1`];
+        const seen: string[] = [];
+        let after: Awaited<ReturnType<PatientStore['historyAcrossPatients']>>['next'];
+        do {
+          const page = await store.historyAcrossPatients({ count: 3, ...(after ? { after } : {}) });
+          seen.push(...page.versions.map((v) => `${v.resource.id}/${v.resource.meta?.versionId}`));
+          after = page.next;
+        } while (after);
+        expect(seen).to.deep.equal(expected);
+        const since = await store.historyAcrossPatients({ count: 10, since: Date.parse(at(2)) });
+        expect(since.versions.map((v) => v.resource.meta?.versionId)).to.deep.equal(['2', '1', '1']);
+        expect(since.next).to.equal(undefined);
+      });
+    });
+
     describe('unique keys', () => {
       const owner = withEmail[0]!;
       const other = withEmail[1]!;

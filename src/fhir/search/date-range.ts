@@ -21,6 +21,13 @@ export const DatePrefix = {
 export type DatePrefix = (typeof DatePrefix)[keyof typeof DatePrefix];
 
 const DAY_MS = 86_400_000;
+
+/**
+ * The widest period {@link parseDateRange} returns: a year (366 days when leap), the coarsest FHIR
+ * precision. So every stored date entry has `high − low ≤ MAX_DATE_SPAN_MS`, which lets a search
+ * bound `low` from a test on `high` (see `fhir/search/entry-plan.ts`).
+ */
+export const MAX_DATE_SPAN_MS = 366 * DAY_MS;
 const DATE_RE =
   /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
 

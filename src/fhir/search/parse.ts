@@ -85,6 +85,12 @@ function parameterCondition(def: SearchParameterDefinition, modifier: string | u
   return modifier === 'not' ? { kind: 'not', condition: either } : either;
 }
 
+function paramsOf(c: Condition): string[] {
+  if (c.kind === 'entry' || c.kind === 'missing') return [c.param];
+  if (c.kind === 'not') return paramsOf(c.condition);
+  return c.conditions.flatMap(paramsOf);
+}
+
 function acceptsModifier(def: SearchParameterDefinition, modifier: string): boolean {
   if (modifier === 'missing') return true;
   if (def.type === 'reference') return (def.targets ?? []).includes(modifier);
@@ -163,6 +169,8 @@ export function parseSearch(query: Record<string, string[]>, options: ParseOptio
   }
   if (summary === 'count') count = 0;
   const request: SearchRequest = { where, sort, count, total, states: ['active'] };
+  const singleValued = [...new Set(where.flatMap(paramsOf))].filter((p) => table.get(p)?.singleValued === true);
+  if (singleValued.length > 0) request.singleValued = singleValued;
   const fingerprint = searchFingerprint(request);
   if (cursorToken !== undefined) {
     request.cursor = decodeCursor(cursorToken, fingerprint, options.cursorKey, keysetOrder(sort).length);

@@ -34,6 +34,11 @@ export interface SearchParameterDefinition {
   presence?: boolean;
   /** token: the code indexed when no path yields a value (e.g. `deceased` → `false`). */
   whenAbsent?: string;
+  /**
+   * At most one index entry per resource (e.g. `birthdate`, `gender`): repeated AND conditions on the
+   * parameter may then be tested on the same entry, one index probe instead of an intersection.
+   */
+  singleValued?: boolean;
   /** reference: resource types a reference may point to (for `id`-only values and `:Type`). */
   targets?: readonly string[];
 }

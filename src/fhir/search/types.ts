@@ -13,6 +13,11 @@ export interface SearchRequest {
   count: number;
   total: 'none' | 'estimate' | 'accurate';
   cursor?: SearchCursor;
+  /**
+   * Parameters of `where` with at most one index entry per resource (from the parameter table), so
+   * engines may test their repeated AND conditions on one entry. Absent: none assumed.
+   */
+  singleValued?: readonly string[];
   /** Lifecycle states to include; plain searches see only `active`. */
   states: readonly ('active' | 'soft-deleted' | 'anonymized')[];
 }

@@ -1,6 +1,7 @@
 import { keysetOrder } from '../../fhir/search/cursor.js';
 import { prefixUpperBound } from '../../fhir/search/fold.js';
-import type { Condition, EntryTest, SearchRequest, SortField, SortKey } from '../../fhir/search/types.js';
+import { planConditions, type EntryExpr, type PlannedCondition } from '../../fhir/search/entry-plan.js';
+import type { EntryTest, SearchRequest, SortField, SortKey } from '../../fhir/search/types.js';
 
 /** A MongoDB query filter (plain object; evaluated by the driver, or by mingo in tests). */
 export type MongoFilter = Record<string, unknown>;
@@ -51,15 +52,24 @@ function testOps(t: EntryTest): Record<string, unknown> {
   }
 }
 
-/** `{ param, field: {ops} … }` for one `ix` element; tests on one field are merged, clashes go to `$and`. */
-function elementMatch(param: string, tests: EntryTest[]): MongoFilter {
-  const match: MongoFilter = { param };
+/** One entry's tests as a filter on an `ix` element; tests on one field are merged, clashes go to `$and`. */
+function exprFilter(e: EntryExpr): MongoFilter {
+  if (e.kind === 'test') return { [e.test.field]: testOps(e.test) };
+  if (e.kind === 'any') return { $or: e.parts.map(exprFilter) };
+  const match: MongoFilter = {};
   const extra: MongoFilter[] = [];
-  for (const t of tests) {
-    const ops = testOps(t);
-    const current = match[t.field] as Record<string, unknown> | undefined;
-    if (current === undefined) match[t.field] = ops;
-    else if (Object.keys(ops).some((k) => k in current)) extra.push({ [t.field]: ops });
+  for (const part of e.parts) {
+    if (part.kind !== 'test') {
+      const sub = exprFilter(part);
+      if (part.kind === 'any' && match.$or === undefined) match.$or = sub.$or;
+      else extra.push(sub);
+      continue;
+    }
+    const ops = testOps(part.test);
+    const field = part.test.field;
+    const current = match[field] as Record<string, unknown> | undefined;
+    if (current === undefined) match[field] = ops;
+    else if (Object.keys(ops).some((k) => k in current)) extra.push({ [field]: ops });
     else Object.assign(current, ops);
   }
   if (extra.length > 0) match.$and = extra;
@@ -67,14 +77,14 @@ function elementMatch(param: string, tests: EntryTest[]): MongoFilter {
 }
 
 /**
- * A condition as a MongoDB filter on `patients` documents. An entry condition is one
- * `$elemMatch` on `ix` (so system and code are tested on the SAME element); `:missing` uses
+ * A planned condition as a MongoDB filter on `patients` documents. A `match` is one `$elemMatch`
+ * on `ix` (so all its tests hold on the SAME element, e.g. system and code); `:missing` uses
  * `ix.param` alone.
  */
-export function conditionFilter(c: Condition): MongoFilter {
+export function conditionFilter(c: PlannedCondition): MongoFilter {
   switch (c.kind) {
-    case 'entry':
-      return { ix: { $elemMatch: elementMatch(c.param, c.tests) } };
+    case 'match':
+      return { ix: { $elemMatch: { param: c.param, ...exprFilter(c.expr) } } };
     case 'missing':
       return c.missing ? { 'ix.param': { $ne: c.param } } : { 'ix.param': c.param };
     case 'not':
@@ -118,7 +128,7 @@ export function compileMongoSearch(request: SearchRequest): CompiledMongoSearch 
   const reverse = request.cursor?.direction === 'previous';
   const states = [...request.states];
   const clauses: MongoFilter[] = [states.length === 1 ? { state: states[0] } : { state: { $in: states } }];
-  for (const c of request.where) clauses.push(conditionFilter(c));
+  for (const c of planConditions(request.where, request.singleValued)) clauses.push(conditionFilter(c));
   const filter: MongoFilter = clauses.length === 1 ? clauses[0]! : { $and: clauses };
   const pageFilter = request.cursor ? { $and: [...clauses, keysetFilter(order, request.cursor.after, reverse)] } : filter;
   const sort: Record<string, 1 | -1> = {};

@@ -129,32 +129,84 @@ function statementsOf(db: Database.Database): AppendStatements {
   return s;
 }
 
-/** The `AuditStore` of the SQLite engine; `calls` decides which transaction it runs in. */
-export class SqliteAuditStore implements AuditStore {
+/** Appends events as the next links of the chain, inside the caller's transaction. */
+function appendLinks(db: Database.Database, events: readonly AuditEventResource[]): StoredAudit[] {
+  const statements = statementsOf(db);
+  const last = statements.last.get() as { hash: string } | undefined;
+  let prevHash = last?.hash ?? GENESIS_HASH;
+  const stored: StoredAudit[] = [];
+  for (const event of events) {
+    const keys = auditKeysOf(event);
+    const hash = chainHash(prevHash, event);
+    const info = statements.insert.run(event.id, keys.recordedMs, keys.action, keys.subtype, keys.outcome,
+      keys.patients[0] ?? null, keys.agents[0] ?? null, JSON.stringify(event), hash, prevHash);
+    const seq = Number(info.lastInsertRowid);
+    for (const [param, values] of [['patient', keys.patients], ['entity', keys.entities], ['agent', keys.agents]] as const) {
+      for (const value of values) statements.insertKey.run(seq, param, value);
+    }
+    stored.push({ seq, resource: event, hash, prevHash });
+    prevHash = hash;
+  }
+  return stored;
+}
+
+interface PendingAppend {
+  event: AuditEventResource;
+  resolve: (stored: StoredAudit) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit for the events of requests that change nothing (reads, searches, refusals): the
+ * events queued during one turn of the event loop are written in ONE `BEGIN IMMEDIATE` transaction,
+ * and each request still waits for its own event to be committed before it answers (fail closed).
+ * One commit per batch instead of one per request is what keeps audited reads near Express speed.
+ */
+export class AuditBatcher {
+  private queue: PendingAppend[] = [];
+  private scheduled = false;
+
   constructor(private readonly calls: SqliteCalls) {}
 
   append(event: AuditEventResource): Promise<StoredAudit> {
-    const keys = auditKeysOf(event);
-    return this.calls.withDb((db) =>
-      // BEGIN IMMEDIATE on the outer store (a SAVEPOINT inside an open transaction): the last hash is
-      // read under the write lock, so every process extends the same chain
-      db
-        .transaction(() => {
-          const statements = statementsOf(db);
-          const last = statements.last.get() as { hash: string } | undefined;
-          const prevHash = last?.hash ?? GENESIS_HASH;
-          const hash = chainHash(prevHash, event);
-          const info = statements.insert.run(event.id, keys.recordedMs, keys.action, keys.subtype, keys.outcome, keys.patients[0] ?? null, keys.agents[0] ?? null,
-              JSON.stringify(event), hash, prevHash);
-          const seq = Number(info.lastInsertRowid);
-          const { insertKey } = statements;
-          for (const [param, values] of [['patient', keys.patients], ['entity', keys.entities], ['agent', keys.agents]] as const) {
-            for (const value of values) insertKey.run(seq, param, value);
-          }
-          return { seq, resource: event, hash, prevHash };
-        })
-        .immediate(),
-    );
+    return new Promise((resolve, reject) => {
+      this.queue.push({ event, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    this.scheduled = false;
+    try {
+      const stored = await this.calls.withDb((db) => db.transaction(() => appendLinks(db, batch.map((p) => p.event))).immediate());
+      batch.forEach((pending, i) => pending.resolve(stored[i]!));
+    } catch (err) {
+      for (const pending of batch) pending.reject(err);
+    }
+  }
+}
+
+/**
+ * The `AuditStore` of the SQLite engine; `calls` decides which transaction it runs in. On the outer
+ * store appends go through the connection's {@link AuditBatcher}; on a transaction view they join
+ * that transaction (a SAVEPOINT), so a change and its event commit together.
+ */
+export class SqliteAuditStore implements AuditStore {
+  constructor(
+    private readonly calls: SqliteCalls,
+    private readonly batcher?: AuditBatcher,
+  ) {}
+
+  append(event: AuditEventResource): Promise<StoredAudit> {
+    if (this.batcher) return this.batcher.append(event);
+    // BEGIN IMMEDIATE on an idle connection (a SAVEPOINT inside an open transaction): the last hash
+    // is read under the write lock, so every process extends the same chain
+    return this.calls.withDb((db) => db.transaction(() => appendLinks(db, [event])[0]!).immediate());
   }
 
   read(id: string): Promise<StoredAudit | undefined> {

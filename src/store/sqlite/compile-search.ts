@@ -1,6 +1,7 @@
 import { keysetOrder } from '../../fhir/search/cursor.js';
 import { prefixUpperBound } from '../../fhir/search/fold.js';
-import type { Condition, EntryTest, SearchRequest, SortField, SortKey } from '../../fhir/search/types.js';
+import { planConditions, type EntryExpr, type PlannedCondition } from '../../fhir/search/entry-plan.js';
+import type { EntryTest, SearchRequest, SortField, SortKey } from '../../fhir/search/types.js';
 
 /** SQL + parameters, built from the few primitives of the neutral request. */
 export interface SqlFragment {
@@ -58,13 +59,21 @@ function testSql(t: EntryTest, params: (string | number)[]): string {
   }
 }
 
+/** One entry's tests as SQL over a `patient_search` row. */
+function exprSql(e: EntryExpr, params: (string | number)[]): string {
+  if (e.kind === 'test') return testSql(e.test, params);
+  const parts = e.parts.map((p) => exprSql(p, params));
+  if (e.kind === 'all') return parts.join(' AND ');
+  return `(${parts.map((p) => `(${p})`).join(' OR ')})`;
+}
+
 /** `SELECT patient_id …` for conditions that are a set of ids from `patient_search`, else undefined. */
-function idSet(c: Condition): SqlFragment | undefined {
+function idSet(c: PlannedCondition): SqlFragment | undefined {
   switch (c.kind) {
-    case 'entry': {
+    case 'match': {
       const params: (string | number)[] = [c.param];
-      const tests = c.tests.map((t) => testSql(t, params));
-      return { sql: `SELECT patient_id FROM patient_search WHERE param = ?${tests.map((t) => ` AND ${t}`).join('')}`, params };
+      const tests = exprSql(c.expr, params);
+      return { sql: `SELECT patient_id FROM patient_search WHERE param = ? AND ${tests}`, params };
     }
     case 'missing':
       return c.missing ? undefined : { sql: 'SELECT patient_id FROM patient_search WHERE param = ?', params: [c.param] };
@@ -84,7 +93,7 @@ function idSet(c: Condition): SqlFragment | undefined {
 }
 
 /** A boolean SQL expression over the `patient` row. */
-export function conditionSql(c: Condition): SqlFragment {
+export function conditionSql(c: PlannedCondition): SqlFragment {
   const set = idSet(c);
   if (set) return { sql: `patient.id IN (${set.sql})`, params: set.params };
   switch (c.kind) {
@@ -174,7 +183,7 @@ export function compileSqliteSearch(request: SearchRequest): CompiledSqliteSearc
   filters.push(
     states.length === 1 ? { sql: 'patient.state = ?', params: [states[0]!] } : { sql: `patient.state IN (${states.map(() => '?').join(', ')})`, params: states },
   );
-  for (const c of request.where) filters.push(conditionSql(c));
+  for (const c of planConditions(request.where, request.singleValued)) filters.push(conditionSql(c));
   const where = { sql: filters.map((f) => f.sql).join(' AND '), params: filters.flatMap((f) => f.params) };
 
   const pageFilters = [where];

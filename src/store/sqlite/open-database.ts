@@ -25,7 +25,14 @@ export function openDatabase(location: string, list: readonly Migration[] = migr
     if (!inMemory) createParentDirectory(location);
     db = new Database(location);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    if (!inMemory) db.pragma('journal_mode = WAL');
+    if (!inMemory) {
+      db.pragma('journal_mode = WAL');
+      // Checkpoints (which fsync) every ~40 MB of WAL instead of every 4 MB; the WAL file is
+      // truncated back to 64 MB after each. Writes stay durable at commit through the WAL.
+      db.pragma('wal_autocheckpoint = 10000');
+      db.pragma('journal_size_limit = 67108864');
+      db.pragma('mmap_size = 268435456');
+    }
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('cache_size = -65536');

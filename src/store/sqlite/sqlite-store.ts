@@ -17,7 +17,7 @@ import type {
   TypeHistoryQuery,
 } from '../port.js';
 import type { AuditStore } from '../../audit/audit-port.js';
-import { SqliteAuditStore } from './audit-tables.js';
+import { AuditBatcher, SqliteAuditStore } from './audit-tables.js';
 import { guarded, toOutcomeError } from './driver-errors.js';
 import { IdempotencyTable } from './idempotency-table.js';
 import { lifecycleTables } from './lifecycle-tables.js';
@@ -26,6 +26,7 @@ import { outboxTables } from './outbox-tables.js';
 import { PatientTables } from './patient-tables.js';
 import { searchSqlite } from './search.js';
 import { TransactionLock } from './transaction-lock.js';
+import { GroupCommit, type TransactionScope } from './group-commit.js';
 import { historyAcrossPatients } from './type-history.js';
 
 /** What the outer store and its transaction views share: one connection's tables and lock. */
@@ -35,11 +36,7 @@ interface Connection {
   idempotency: IdempotencyTable;
   lock: TransactionLock;
   ping: Database.Statement;
-}
-
-/** Whether a transaction view may still be used (it may not once its transaction has ended). */
-interface TransactionScope {
-  open: boolean;
+  commits: GroupCommit<SqliteStore>;
 }
 
 /**
@@ -62,19 +59,26 @@ export class SqliteStore implements PatientStore {
   /** Opens `location` (a file path, created with its directory if missing, or `:memory:`) and migrates it. */
   static open(location: string): SqliteStore {
     const db = openDatabase(location);
-    return new SqliteStore({
+    const lock = new TransactionLock();
+    const connection = {
       db,
       patients: new PatientTables(db),
       idempotency: new IdempotencyTable(db),
-      lock: new TransactionLock(),
+      lock,
       ping: db.prepare('SELECT 1'),
-    });
+    } as Connection;
+    connection.commits = new GroupCommit(db, lock, (scope) => new SqliteStore(connection, scope));
+    return new SqliteStore(connection);
   }
 
   /** The audit trail on this connection; on a transaction view it runs inside that transaction. */
   get audit(): AuditStore {
-    return new SqliteAuditStore(this);
+    if (this.scope) return new SqliteAuditStore(this);
+    this.auditBatcher ??= new AuditBatcher(this);
+    return new SqliteAuditStore(this, this.auditBatcher);
   }
+
+  private auditBatcher?: AuditBatcher;
 
   /** The connection, for SQLite code beside the port (search, audit, lifecycle, jobs). */
   get db(): Database.Database {
@@ -161,30 +165,16 @@ export class SqliteStore implements PatientStore {
   }
 
   /**
-   * Runs `work` in one `BEGIN IMMEDIATE … COMMIT` (ROLLBACK when it throws). On the transaction
-   * view itself, `transaction` joins the open transaction.
+   * Runs `work` atomically (COMMIT, or ROLLBACK when it throws) through the connection's
+   * {@link GroupCommit}: concurrent transactions share one `BEGIN IMMEDIATE … COMMIT`, each in its
+   * own savepoint. On the transaction view itself, `transaction` joins the open transaction.
    */
   async transaction<T>(work: (tx: PatientStore) => Promise<T>): Promise<T> {
     if (this.scope) {
       this.assertOpen();
       return work(this);
     }
-    const { db, lock } = this.connection;
-    return lock.hold(async () => {
-      guarded(db, () => db.exec('BEGIN IMMEDIATE'));
-      const scope: TransactionScope = { open: true };
-      try {
-        const result = await work(new SqliteStore(this.connection, scope));
-        guarded(db, () => db.exec('COMMIT'));
-        return result;
-      } catch (err) {
-        rollback(db);
-        // tx.db used directly by SQLite code beside the port may throw driver errors: map those too
-        throw err instanceof Database.SqliteError ? toOutcomeError(err, db) : err;
-      } finally {
-        scope.open = false;
-      }
-    });
+    return this.connection.commits.submit(work);
   }
 
   /** Whether `SELECT 1` answers; never throws. */
@@ -221,14 +211,5 @@ export class SqliteStore implements PatientStore {
 
   private assertOpen(): void {
     if (!this.scope?.open) throw errors.internal();
-  }
-}
-
-/** Ends an open transaction without letting a failed ROLLBACK hide the error that caused it. */
-function rollback(db: Database.Database): void {
-  try {
-    if (db.open && db.inTransaction) db.exec('ROLLBACK');
-  } catch {
-    // the connection is gone or SQLite already rolled back; the original error is what matters
   }
 }
