@@ -17,6 +17,7 @@ import { warmUpSchema } from './patient/validation/schema-validator.js';
 import { errors, ErrorCode } from './fhir/outcome.js';
 import { startScheduler } from './jobs/scheduler.js';
 import { createMetrics } from './observability/metrics.js';
+import { withoutAuditWrites } from './audit/audit-disabled.js';
 import { WebhookDispatcher } from './events/webhook-dispatcher.js';
 import { SqliteOutbox } from './store/sqlite/outbox-tables.js';
 import { MongoOutbox } from './store/mongo/outbox-delivery.js';
@@ -52,7 +53,11 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
   const metrics = createMetrics({ ...(config.metricsToken ? { token: config.metricsToken } : {}) });
   const rawStore = await openStore(config.databaseUrl);
   // The app sees a store that times every port call and counts AuditEvent writes.
-  const store = metrics.instrumentStore(rawStore);
+  let store = metrics.instrumentStore(rawStore);
+  if (config.auditDisabledForBenchmark) {
+    logger.warn('AUDIT_DISABLED_FOR_BENCHMARK: AuditEvents are NOT written; never run like this with patient data');
+    store = withoutAuditWrites(store);
+  }
   if (!(await store.ping())) throw errors.unavailable(ErrorCode.STORE_UNAVAILABLE, 'The store does not answer');
   logger.info('store ready', { engine: store.engine });
   warmUpSchema();

@@ -21,7 +21,7 @@ import { loadPatients } from './seed/load-patients.js';
 import { loadSamplePatients, SyntheticPatients } from './seed/synthetic-patients.js';
 import { runLoad, type LoadOptions } from './bench/load.js';
 import { scenarios, type BenchContext, type Run } from './bench/scenarios.js';
-import { BARE_EXPRESS, BARE_HTTP, checkBudgets, formatConsole, formatMarkdown, problemOf, type BenchReport, type RunOutcome } from './bench/report.js';
+import { BARE_EXPRESS, BARE_HTTP, READ_AUDIT_OFF, checkBudgets, formatConsole, formatMarkdown, problemOf, type BenchReport, type RunOutcome } from './bench/report.js';
 import { freePort, PROJECT_ROOT, startChild, waitUntilReady, type Target } from './bench/targets.js';
 
 const USAGE = `usage: npm run bench [${scenarios.map((s) => s.name).join('|')} …] [-- --patients 10000 --duration 8 --connections 50 --out docs/benchmarks.md]`;
@@ -150,6 +150,29 @@ async function main(): Promise<void> {
         continue;
       }
       for (const run of prepared) await time(scenario.name, run, url);
+    }
+
+    // 4b. What the audit trail costs: the read scenario against a second server that writes no AuditEvents.
+    const readScenario = selected.find((s) => s.name === 'read');
+    if (readScenario) {
+      const offPort = await freePort();
+      const withoutAudit = startChild('src/main.ts', {
+        PORT: String(offPort),
+        HOST: '127.0.0.1',
+        DATABASE_URL: `sqlite:${join(dir, 'bench.sqlite')}`,
+        DATA_DIR: dir,
+        JWT_SECRET: secret,
+        RATE_LIMIT_PER_MINUTE: '10000000',
+        LOG_LEVEL: values['log-level'],
+        AUDIT_DISABLED_FOR_BENCHMARK: 'true',
+      });
+      targets.push(withoutAudit);
+      await waitUntilReady(withoutAudit, `http://127.0.0.1:${offPort}/healthz`);
+      for (const run of await readScenario.prepare(ctx)) {
+        await time('read', { ...run, label: READ_AUDIT_OFF }, `http://127.0.0.1:${offPort}`);
+      }
+      await withoutAudit.stop();
+      targets.pop();
     }
 
     // 5. Report.

@@ -34,6 +34,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   auditRetentionMs: number;
   maxBundleEntries: number;
+  /** Benchmark only: AuditEvent writes become no-ops (refused when NODE_ENV=production). */
+  auditDisabledForBenchmark: boolean;
 }
 
 /** One environment variable: its name, default, meaning and how it becomes a Config field. */
@@ -111,6 +113,7 @@ export const variables = [
   v('METRICS_TOKEN', 'metricsToken', '', 'Bearer token required by /metrics when set', optional),
   v('SHUTDOWN_TIMEOUT', 'shutdownTimeoutMs', 'PT10S', 'Longest wait for in-flight requests on SIGTERM', duration),
   v('AUDIT_RETENTION', 'auditRetentionMs', 'P6Y', 'How long AuditEvents are kept at least', duration),
+  v('AUDIT_DISABLED_FOR_BENCHMARK', 'auditDisabledForBenchmark', 'false', 'Benchmark only: skip AuditEvent writes to measure their cost; refused in production', boolean),
   v('MAX_BUNDLE_ENTRIES', 'maxBundleEntries', '5000', 'Largest batch/transaction Bundle (413 above)', integer(1, 100_000)),
 ] as const;
 
@@ -141,6 +144,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const value = variable.parse(raw);
     if (value instanceof Invalid) problems.push(`${variable.name} must be ${value.reason}`);
     else config[variable.key] = value;
+  }
+  if (config.auditDisabledForBenchmark && env.NODE_ENV === 'production') {
+    problems.push('AUDIT_DISABLED_FOR_BENCHMARK cannot be used with NODE_ENV=production (every access must be audited)');
   }
   if ((config.eventWebhookUrls as string[] | undefined)?.length && !config.eventWebhookSecret) {
     problems.push('EVENT_WEBHOOK_SECRET must be set when EVENT_WEBHOOK_URLS is set (webhooks are signed)');

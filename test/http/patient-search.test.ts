@@ -3,6 +3,7 @@ import request from 'supertest';
 import type { Bundle, Patient } from 'fhir/r4.js';
 import { asActor } from '../support/tokens.js';
 import { testApp, type TestApp } from '../support/test-app.js';
+import { ManualClock } from '../../src/context/clock.js';
 import { samplePatients } from '../support/patients.js';
 import { buildPatientRecord } from '../../src/patient/record.js';
 import { validatePatient } from '../../src/patient/validation/validate-patient.js';
@@ -113,6 +114,26 @@ describe('GET /fhir/Patient (search over HTTP)', () => {
     const resource = elements.body.entry[0].resource as Patient;
     expect(Object.keys(resource).sort()).to.deep.equal(['birthDate', 'id', 'meta', 'resourceType']);
     expect(resource.meta?.tag?.some((tag) => tag.code === 'SUBSETTED')).to.equal(true);
+  });
+
+  it('follows next links of an `ap` search although "now" moved between the pages', async () => {
+    // `ap` widens by 10 % of the distance to now: the range differs on every page, the cursor must not
+    const clock = new ManualClock(new Date());
+    const app = testApp({ store: t.store, clock }).app;
+    const ids: string[] = [];
+    let url: string | undefined = '/fhir/Patient?birthdate=ap1960&_count=2';
+    let total: number | undefined;
+    while (url) {
+      const res = await asActor(app).get(url);
+      expect(res.status, res.text).to.equal(200);
+      total ??= res.body.total;
+      ids.push(...(res.body.entry ?? []).map((e: { resource: Patient }) => e.resource.id!));
+      clock.advance(20_000);
+      const next = (res.body.link as { relation: string; url: string }[]).find((l) => l.relation === 'next')?.url;
+      url = next ? new URL(next).pathname + new URL(next).search : undefined;
+    }
+    expect(total).to.be.greaterThan(2);
+    expect(new Set(ids).size).to.equal(ids.length);
   });
 
   it('keeps PHI out of paging links (the cursor is encrypted)', async () => {

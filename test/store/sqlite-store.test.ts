@@ -37,7 +37,7 @@ describe('SqliteStore', () => {
   it('opens a file in WAL mode with the connection pragmas', () => {
     const { db } = openStore(join(dir, 'nested', 'deeper', 'fhir.sqlite'));
     expect(db.pragma('journal_mode', { simple: true })).to.equal('wal');
-    expect(db.pragma('synchronous', { simple: true })).to.equal(1);
+    expect(db.pragma('synchronous', { simple: true })).to.equal(2);
     expect(db.pragma('busy_timeout', { simple: true })).to.equal(5000);
     expect(db.pragma('foreign_keys', { simple: true })).to.equal(1);
   });

@@ -21,8 +21,13 @@ interface CursorPayload {
  * A short, stable digest of what a cursor position depends on: the filters, the sort and the
  * states (not the page size). A cursor replayed against another query is refused.
  */
-export function searchFingerprint(request: Pick<SearchRequest, 'where' | 'sort' | 'states'>): string {
-  const basis = JSON.stringify([request.where, request.sort, [...request.states].sort()]);
+export function searchFingerprint(
+  filters: readonly (readonly [string, string])[],
+  request: Pick<SearchRequest, 'sort' | 'states'>,
+): string {
+  // The filters as the client wrote them, not the compiled conditions: `ap` ranges depend on "now",
+  // and a cursor must stay valid from one page to the next.
+  const basis = JSON.stringify([filters, request.sort, [...request.states].sort()]);
   return createHash('sha256').update(basis).digest('base64url').slice(0, 22);
 }
 

@@ -109,6 +109,7 @@ export function parseSearch(query: Record<string, string[]>, options: ParseOptio
   const table = new Map(options.parameters.map((d) => [d.code, d]));
   const now = (options.now ?? new Date()).getTime();
   const where: Condition[] = [];
+  const filters: [string, string][] = [];
   const unknown: string[] = [];
   let sort: SortKey[] = [];
   let count = DEFAULT_COUNT;
@@ -160,6 +161,7 @@ export function parseSearch(query: Record<string, string[]>, options: ParseOptio
     for (const value of values) {
       if (value.trim() === '') continue; // an empty parameter is ignored
       where.push(parameterCondition(def, modifier, value, now));
+      filters.push([name, value]);
       if (where.length > MAX_CONDITIONS) bad(ErrorCode.INVALID_PARAMETER, 'Too many search conditions');
     }
   }
@@ -171,7 +173,7 @@ export function parseSearch(query: Record<string, string[]>, options: ParseOptio
   const request: SearchRequest = { where, sort, count, total, states: ['active'] };
   const singleValued = [...new Set(where.flatMap(paramsOf))].filter((p) => table.get(p)?.singleValued === true);
   if (singleValued.length > 0) request.singleValued = singleValued;
-  const fingerprint = searchFingerprint(request);
+  const fingerprint = searchFingerprint(filters, request);
   if (cursorToken !== undefined) {
     request.cursor = decodeCursor(cursorToken, fingerprint, options.cursorKey, keysetOrder(sort).length);
   }

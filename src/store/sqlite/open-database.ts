@@ -14,8 +14,8 @@ export const BUSY_TIMEOUT_MS = 5000;
 /**
  * Opens (creating if needed) the SQLite database at `location` — a file path or `:memory:` — sets the
  * connection pragmas and applies pending migrations. The parent directory of a file is created.
- * WAL lets readers proceed while one writer commits; `synchronous=NORMAL` is durable in WAL mode
- * except for the last transactions on power loss. Throws only `OperationOutcomeError` (503 when the
+ * WAL lets readers proceed while one writer commits; `synchronous=FULL` fsyncs the WAL at every
+ * commit, so an answered write survives a power loss (group commit makes that one fsync per batch). Throws only `OperationOutcomeError` (503 when the
  * file cannot be opened or stays locked).
  */
 export function openDatabase(location: string, list: readonly Migration[] = migrations): Database.Database {
@@ -33,7 +33,7 @@ export function openDatabase(location: string, list: readonly Migration[] = migr
       db.pragma('journal_size_limit = 67108864');
       db.pragma('mmap_size = 268435456');
     }
-    db.pragma('synchronous = NORMAL');
+    db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('cache_size = -65536');
     db.pragma('temp_store = MEMORY');
