@@ -16,6 +16,14 @@ function firstRequestsBlock(): string {
   return readme.slice(start + 6, readme.indexOf('```\n', start + 6));
 }
 
+/** The README's lifecycle block, which continues the first one. */
+function lifecycleBlock(): string {
+  const readme = readFileSync(`${root}/README.md`, 'utf8');
+  const start = readme.indexOf('```sh\n# (continues the First requests above');
+  expect(start, 'README has the lifecycle block').to.be.greaterThan(0);
+  return readme.slice(start + 6, readme.indexOf('```\n', start + 6));
+}
+
 describe('README curl examples', function () {
   this.timeout(90_000);
   let server: ServerProcess;
@@ -45,5 +53,26 @@ describe('README curl examples', function () {
     expect(history.total).to.equal(2);
     expect(search.type).to.equal('searchset');
     expect(search.entry.map((e: { resource: { id: string } }) => e.resource.id)).to.include(read.id);
+  });
+
+  it('the custom operations work as written, in order', async () => {
+    const port = new URL(server.url).port;
+    const script = `set -euo pipefail\n${firstRequestsBlock()}\n${lifecycleBlock()}`.replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`);
+    const { stdout } = await run('bash', ['-c', script], { cwd: root, env: { ...process.env, ...env, DATA_DIR: server.dataDir } });
+    const lines = stdout.split('\n').filter(Boolean);
+    const tail = lines.slice(-8);
+    const parse = (line: string) => JSON.parse(line) as { resourceType: string; issue?: { details?: { coding?: { code?: string }[] } }[]; extension?: unknown[]; name?: unknown; meta?: { versionId?: string }; type?: string };
+    const [held, refused, released, deleted, list, restored, deletedAgain, job] = [
+      parse(tail[0]!), parse(tail[1]!), parse(tail[2]!), tail[3], parse(tail[4]!), parse(tail[5]!), tail[6], parse(tail[7]!),
+    ];
+    expect(held.resourceType).to.equal('Patient');
+    expect(refused.issue?.[0]?.details?.coding?.[0]?.code).to.equal('UNDER_INVESTIGATION');
+    expect(released.resourceType).to.equal('Patient');
+    expect(deleted).to.equal('204');
+    expect(list.type).to.equal('searchset');
+    expect(restored.resourceType).to.equal('Patient');
+    expect(deletedAgain).to.equal('204');
+    expect(job.resourceType).to.equal('Patient');
+    expect(job.name).to.equal(undefined);
   });
 });

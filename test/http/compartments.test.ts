@@ -33,6 +33,17 @@ describe('compartments over HTTP', () => {
     expect((await client.get(`/fhir/Patient/${other.id}/_history/1`)).status).to.equal(404);
   });
 
+  it('gives a patient claim for a patient that does not exist nothing: reads 404, searches empty, writes refused', async () => {
+    const client = asActor(t.app, patientToken('00000000-0000-4000-8000-000000000000'));
+    expect((await client.get(`/fhir/Patient/${mine.id}`)).status).to.equal(404);
+    expect((await client.get('/fhir/Patient/00000000-0000-4000-8000-000000000000')).status).to.equal(404);
+    const search = await client.get('/fhir/Patient?_count=100');
+    expect(search.status).to.equal(200);
+    expect(search.body.total).to.equal(0);
+    const create = await client.post('/fhir/Patient').set('Content-Type', FHIR).send(JSON.stringify(samplePatient(43)));
+    expect(create.status).to.equal(403);
+  });
+
   it('filters a patient-context search in the store query', async () => {
     const res = await asActor(t.app, patientToken(mine.id!)).get('/fhir/Patient?_count=100');
     expect(res.status).to.equal(200);
