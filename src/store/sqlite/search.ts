@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { assemblePage } from '../../fhir/search/page.js';
 import type { SearchRequest } from '../../fhir/search/types.js';
 import type { SearchPage } from '../port.js';
-import { compileSqliteSearch } from './compile-search.js';
+import { compileSqliteSearch, FILTER_DRIVEN_MAX_MATCHES } from './compile-search.js';
 import { guarded } from './driver-errors.js';
 
 const MAX_CACHED_STATEMENTS = 256;
@@ -28,7 +28,9 @@ interface PageRow {
 
 /**
  * Runs a neutral search on SQLite and returns one keyset page (no OFFSET: the cost of page N is
- * that of page 1). `total` is a COUNT over the same filter when `_total=accurate` (the default).
+ * that of page 1). `total` is a COUNT over the same filter when `_total=accurate` (the default); a
+ * page sorted on another column than `id` is driven by the filter or by the sort index depending on
+ * that count (or a count capped at {@link FILTER_DRIVEN_MAX_MATCHES}).
  * https://hl7.org/fhir/R4/search.html
  */
 export function searchSqlite(db: Database, request: SearchRequest): SearchPage {
@@ -39,7 +41,13 @@ export function searchSqlite(db: Database, request: SearchRequest): SearchPage {
         ? (prepared(db, compiled.count.sql).get(...compiled.count.params) as { n: number }).n
         : undefined;
     if (request.count === 0) return total === undefined ? { resources: [] } : { resources: [], total };
-    const rows = prepared(db, compiled.page.sql).all(...compiled.page.params) as PageRow[];
+    let page = compiled.page;
+    if (compiled.choice) {
+      const { byFilter, bySort, capped } = compiled.choice;
+      const matches = total ?? (prepared(db, capped.sql).get(...capped.params) as { n: number }).n;
+      page = matches <= FILTER_DRIVEN_MAX_MATCHES ? byFilter : bySort;
+    }
+    const rows = prepared(db, page.sql).all(...page.params) as PageRow[];
     return assemblePage(
       rows.map((row) => ({
         resource: JSON.parse(row.resource),
