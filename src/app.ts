@@ -136,6 +136,7 @@ export function buildApp(deps: AppDeps): express.Express {
     if (error.status >= 500) {
       logger.error('request failed', {
         requestId: localsOf(res).context?.requestId,
+        traceId: localsOf(res).context?.traceId,
         route: localsOf(res).route ?? 'unmatched',
         method: req.method,
         // The message of a foreign error may quote data: log its type and frames only.

@@ -97,6 +97,7 @@ describe('end to end with fhir-kit-client', function () {
     expect(requests.length).to.be.greaterThan(3);
     for (const line of requests) {
       expect(line).to.have.property('requestId');
+      expect(line.traceId).to.match(/^[0-9a-f]{32}$/);
       expect(line.route).to.be.a('string');
     }
     const text = JSON.stringify(server.logs);
