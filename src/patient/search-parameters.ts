@@ -39,6 +39,8 @@ const ADDRESS_PARTS = [
  * Choices: `email`/`phone`/`telecom` entries carry the ContactPoint `system` as token system and the
  * normalized value (lower-case e-mail, E.164 phone) as code; `deceased` is indexed `false` when
  * absent so `deceased=false` finds the living; string parameters index each name/address part.
+ * `singleValued` marks the parameters a Patient has at most one value of (their repeated AND
+ * conditions are tested on one index entry).
  */
 export const patientSearchParameters: readonly SearchParameterDefinition[] = [
   { code: '_id', type: 'token', paths: ['id'], singleValued: true, modifiers: ['not'], documentation: 'Logical id of the patient' },
