@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import type { AuditEvent, Bundle, Parameters } from 'fhir/r4.js';
-import { testApp, type TestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/test-app.js';
+import { engines } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
 import { adminToken, asActor, auditorToken, patientToken, TEST_JWT_SECRET } from '../support/tokens.js';
 import type { StoredAudit } from '../../src/audit/audit-port.js';
@@ -23,12 +24,19 @@ function requestor(event: AuditEvent) {
   return event.agent.find((a) => a.requestor)!;
 }
 
-describe('AuditEvent recording over HTTP', () => {
+for (const engine of engines()) {
+describe(`AuditEvent recording over HTTP (${engine.name})`, () => {
+  if (engine.skip) {
+    console.log(engine.skip);
+    it.skip(engine.skip);
+    return;
+  }
   let t: TestApp;
   let id: string;
 
-  beforeEach(async () => {
-    t = testApp({ env: { JWT_SECRET: TEST_JWT_SECRET } });
+  beforeEach(async function () {
+    this.timeout(60_000);
+    t = await engine.start();
     const res = await asActor(t.app, adminToken({ sub: 'alice', fhirUser: 'Practitioner/p1' }))
       .post('/fhir/Patient')
       .set('Content-Type', 'application/fhir+json')
@@ -37,7 +45,7 @@ describe('AuditEvent recording over HTTP', () => {
     expect(res.status).to.equal(201);
     id = res.body.id;
   });
-  afterEach(() => t.store.close());
+  afterEach(() => engine.stop(t));
 
   it('records a create as C, subtype create, outcome 0, with the user agent and the versioned patient', async () => {
     const all = await events(t);
@@ -187,3 +195,4 @@ describe('AuditEvent recording over HTTP', () => {
     expect(p.parameter?.find((x) => x.name === 'checked')?.valueInteger).to.be.greaterThan(0);
   });
 });
+}

@@ -108,44 +108,4 @@ export async function auditState(store: PatientStore) {
   return { total: page.total ?? 0, newest: page.events[0]?.resource };
 }
 
-/** One engine the matrix runs on. */
-export interface Engine {
-  name: string;
-  /** Why it cannot run here (printed once), else undefined. */
-  skip?: string;
-  /** Builds the app on a fresh store of this engine. */
-  start(): Promise<TestApp>;
-  stop(t: TestApp): Promise<void>;
-}
-
-const ENV = { RATE_LIMIT_PER_MINUTE: '10000000' };
-
-/** SQLite `:memory:` always; MongoDB when `mongoUri()` finds a server (else one skip line). */
-export function engines(): Engine[] {
-  let server: { uri: string; stop(): Promise<void> } | undefined;
-  const dbName = `fhir_security_matrix_${process.pid}`;
-  const skip = mongoSkipReason();
-  return [
-    {
-      name: 'sqlite',
-      start: async () => testApp({ env: ENV, store: SqliteStore.open(':memory:') }),
-      stop: async (t) => t.store.close(),
-    },
-    {
-      name: 'mongodb',
-      ...(skip ? { skip } : {}),
-      start: async () => {
-        const found = await mongoUri();
-        if ('skip' in found) throw new Error(found.skip);
-        server = found;
-        const store = await MongoStore.connect(found.uri, { dbName, serverSelectionTimeoutMS: 5000 });
-        return testApp({ env: ENV, store });
-      },
-      stop: async (t) => {
-        await (t.store as MongoStore).models.patients.db.dropDatabase();
-        await t.store.close();
-        await server?.stop();
-      },
-    },
-  ];
-}
+export { engines, type Engine } from '../support/engines.js';

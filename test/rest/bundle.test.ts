@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import type { Bundle, BundleEntry, Patient } from 'fhir/r4.js';
 import type { PatientStore } from '../../src/store/port.js';
 import { asActor, hsToken } from '../support/tokens.js';
-import { testApp, type TestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/test-app.js';
+import { engines } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
 import { create, errorCode, FHIR, identifierQuery } from './rest-fixture.js';
 
@@ -25,13 +26,20 @@ async function auditCount(store: PatientStore): Promise<number> {
   return (await store.audit.search({ where: [], descending: true, count: 1, total: true })).total ?? 0;
 }
 
-describe('POST /fhir (batch and transaction)', () => {
+for (const engine of engines()) {
+describe(`POST /fhir (batch and transaction) (${engine.name})`, () => {
+  if (engine.skip) {
+    console.log(engine.skip);
+    it.skip(engine.skip);
+    return;
+  }
   let t: TestApp;
-  beforeEach(() => {
-    t = testApp({ env: { MAX_BUNDLE_ENTRIES: '10' } });
+  beforeEach(async function () {
+    this.timeout(60_000);
+    t = await engine.start({ env: { MAX_BUNDLE_ENTRIES: '10' } });
   });
   afterEach(async () => {
-    await t.store.close();
+    await engine.stop(t);
   });
 
   describe('transaction', () => {
@@ -145,3 +153,4 @@ describe('POST /fhir (batch and transaction)', () => {
     });
   });
 });
+}

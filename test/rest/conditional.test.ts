@@ -1,19 +1,27 @@
 import { expect } from 'chai';
 import { asActor } from '../support/tokens.js';
-import { testApp, type TestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/test-app.js';
+import { engines } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
 import { create, errorCode, FHIR, identifierQuery } from './rest-fixture.js';
 
 /** Two patients sharing the MRN system but nothing unique: a criterion both match (`_id` of either). */
 const bothQuery = (a: { id: string }, b: { id: string }) => `_id=${a.id},${b.id}`;
 
-describe('conditional interactions', () => {
+for (const engine of engines()) {
+describe(`conditional interactions (${engine.name})`, () => {
+  if (engine.skip) {
+    console.log(engine.skip);
+    it.skip(engine.skip);
+    return;
+  }
   let t: TestApp;
-  beforeEach(() => {
-    t = testApp();
+  beforeEach(async function () {
+    this.timeout(60_000);
+    t = await engine.start();
   });
   afterEach(async () => {
-    await t.store.close();
+    await engine.stop(t);
   });
 
   describe('POST /fhir/Patient with If-None-Exist', () => {
@@ -123,3 +131,4 @@ describe('conditional interactions', () => {
     });
   });
 });
+}

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { asActor } from '../support/tokens.js';
-import { testApp, type TestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/test-app.js';
+import { engines } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
 import { create, errorCode, JSON_PATCH } from './rest-fixture.js';
 
@@ -9,13 +10,20 @@ const patch = (t: TestApp, id: string, ops: unknown, ifMatch: string | undefined
   return (ifMatch ? r.set('If-Match', ifMatch) : r).send(JSON.stringify(ops));
 };
 
-describe('PATCH /fhir/Patient/:id', () => {
+for (const engine of engines()) {
+describe(`PATCH /fhir/Patient/:id (${engine.name})`, () => {
+  if (engine.skip) {
+    console.log(engine.skip);
+    it.skip(engine.skip);
+    return;
+  }
   let t: TestApp;
-  beforeEach(() => {
-    t = testApp();
+  beforeEach(async function () {
+    this.timeout(60_000);
+    t = await engine.start();
   });
   afterEach(async () => {
-    await t.store.close();
+    await engine.stop(t);
   });
 
   it('applies a JSON Patch as version 2 and answers the patched Patient', async () => {
@@ -99,3 +107,4 @@ describe('PATCH /fhir/Patient/:id', () => {
     expect(res.status).to.equal(404);
   });
 });
+}

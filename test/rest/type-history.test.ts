@@ -2,19 +2,27 @@ import { expect } from 'chai';
 import type { Bundle, Patient } from 'fhir/r4.js';
 import { ManualClock } from '../../src/context/clock.js';
 import { asActor, patientToken } from '../support/tokens.js';
-import { testApp, type TestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/test-app.js';
+import { engines } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
 import { create, FHIR } from './rest-fixture.js';
 
-describe('GET /fhir/Patient/_history', () => {
+for (const engine of engines()) {
+describe(`GET /fhir/Patient/_history (${engine.name})`, () => {
+  if (engine.skip) {
+    console.log(engine.skip);
+    it.skip(engine.skip);
+    return;
+  }
   let t: TestApp;
   let clock: ManualClock;
-  beforeEach(() => {
+  beforeEach(async function () {
+    this.timeout(60_000);
     clock = new ManualClock(new Date('2026-03-01T00:00:00Z'));
-    t = testApp({ clock });
+    t = await engine.start({ clock });
   });
   afterEach(async () => {
-    await t.store.close();
+    await engine.stop(t);
   });
 
   it('lists every version of every patient, newest first, paged by _count with next links', async () => {
@@ -61,3 +69,4 @@ describe('GET /fhir/Patient/_history', () => {
     expect((await asActor(t.app, patientToken(p.id)).get('/fhir/Patient/_history')).status).to.equal(403);
   });
 });
+}
