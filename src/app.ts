@@ -1,3 +1,6 @@
+import { fileURLToPath } from 'node:url';
+import { capabilitySearchParams, capabilityStatementFrom } from './fhir/capability-statement.js';
+import { patientSearchParameters } from './patient/search-parameters.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { CapabilityStatement } from 'fhir/r4.js';
 import type { Clock } from './context/clock.js';
@@ -44,6 +47,23 @@ export interface AppDeps {
   metrics?: Metrics;
 }
 
+/**
+ * The CapabilityStatement this server serves: `capability-statement.json` (top level of the
+ * repository) with its run-time fields — version, start time, the Patient parameter table, the
+ * SMART endpoints of the configuration.
+ */
+export function serverCapabilityStatement(config: Config, softwareVersion: string, startedAt: Date) {
+  return capabilityStatementFrom(fileURLToPath(new URL('../capability-statement.json', import.meta.url)), {
+    softwareVersion,
+    startedAt,
+    patientSearchParams: capabilitySearchParams(patientSearchParameters),
+    oauth: {
+      ...(config.smartAuthorizeUrl ? { authorize: config.smartAuthorizeUrl } : {}),
+      ...(config.smartTokenUrl ? { token: config.smartTokenUrl } : {}),
+    },
+  });
+}
+
 /** Every FHIR route of the server (public and protected), for wiring and for route-coverage tests. */
 export function fhirRoutes(): FhirRoute<PatientDeps>[] {
   // lifecycle first: `GET /fhir/Patient/$deleted` must win over `GET /fhir/Patient/:id`
@@ -80,7 +100,12 @@ export function buildApp(deps: AppDeps): express.Express {
   if (deps.metrics && !config.metricsToken) app.get('/metrics', metricsRoute);
   app.get(['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration'], (_req, res) => {
     localsOf(res).route = 'GET /.well-known/smart-configuration';
-    res.json(smartConfiguration(config));
+    res.json(
+      smartConfiguration(config, {
+        ...(config.smartAuthorizeUrl ? { authorizationEndpoint: config.smartAuthorizeUrl } : {}),
+        ...(config.smartTokenUrl ? { tokenEndpoint: config.smartTokenUrl } : {}),
+      }),
+    );
   });
 
   app.get('/healthz', (_req, res) => {

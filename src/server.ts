@@ -10,9 +10,7 @@ import { hasTokenKey } from './auth/verify-token.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { openStore } from './store/open-store.js';
 import type { PatientStore } from './store/port.js';
-import { buildApp } from './app.js';
-import { capabilitySearchParams, capabilityStatementFrom } from './fhir/capability-statement.js';
-import { patientSearchParameters } from './patient/search-parameters.js';
+import { buildApp, serverCapabilityStatement } from './app.js';
 import { warmUpSchema } from './patient/validation/schema-validator.js';
 import { errors, ErrorCode } from './fhir/outcome.js';
 import { startScheduler } from './jobs/scheduler.js';
@@ -63,11 +61,7 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
   warmUpSchema();
 
   const packageJson = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { version: string };
-  const capabilityStatement = capabilityStatementFrom(`${root}/capability-statement.json`, {
-    softwareVersion: packageJson.version,
-    startedAt: clock.now(),
-    patientSearchParams: capabilitySearchParams(patientSearchParameters),
-  });
+  const capabilityStatement = serverCapabilityStatement(config, packageJson.version, clock.now());
   const scheduler = await startScheduler({
     store: rawStore,
     clock,

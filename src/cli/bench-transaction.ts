@@ -12,14 +12,12 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import jwt from 'jsonwebtoken';
-import { buildApp } from '../app.js';
+import { buildApp, serverCapabilityStatement } from '../app.js';
 import { loadConfig } from '../config/config.js';
 import { systemClock } from '../context/clock.js';
 import { createLogger } from '../observability/logger.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { warmUpSchema } from '../patient/validation/schema-validator.js';
-import { capabilitySearchParams, capabilityStatementFrom } from '../fhir/capability-statement.js';
-import { patientSearchParameters } from '../patient/search-parameters.js';
 import { loadSamplePatients, SyntheticPatients } from './seed/synthetic-patients.js';
 
 const SECRET = 'bench-transaction-secret-0123456789abcdef0123';
@@ -46,11 +44,7 @@ async function main(): Promise<void> {
     logger: createLogger({ level: 'error', silent: true }),
     cursorKey: 'bench-cursor-key-0123456789abcdef0123456789',
     correlationSecret: 'bench-correlation-secret-0123456789abcdef',
-    capabilityStatement: capabilityStatementFrom(new URL('../../capability-statement.json', import.meta.url).pathname, {
-      softwareVersion: 'bench',
-      startedAt: new Date(),
-      patientSearchParams: capabilitySearchParams(patientSearchParameters),
-    }),
+    capabilityStatement: serverCapabilityStatement(config, 'bench', new Date()),
     ready: () => store.ping(),
   });
   const server = app.listen(0, '127.0.0.1');

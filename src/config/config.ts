@@ -26,6 +26,9 @@ export interface Config {
   jwksUri?: string;
   jwtIssuer?: string;
   jwtAudience?: string;
+  /** SMART authorization server endpoints, published in discovery and the CapabilityStatement when set. */
+  smartAuthorizeUrl?: string;
+  smartTokenUrl?: string;
   authRolesClaim: string;
   corsOrigins: string[];
   rateLimitPerMinute: number;
@@ -64,6 +67,8 @@ const boolean = (raw: string) => {
 const duration = (raw: string) => parseIsoDuration(raw) ?? new Invalid('an ISO 8601 duration such as P7D or PT10M');
 const text = (raw: string) => raw;
 const optional = (raw: string) => (raw === '' ? undefined : raw);
+const optionalUrl = (raw: string) =>
+  raw === '' ? undefined : URL.canParse(raw) && /^https?:/.test(raw) ? raw : new Invalid('an http(s) URL');
 const list = (raw: string) => raw.split(',').map((s) => s.trim()).filter(Boolean);
 const bytes = (raw: string) => {
   const m = /^(\d+)(b|kb|mb)?$/i.exec(raw.trim());
@@ -106,6 +111,8 @@ export const variables = [
   v('JWKS_URI', 'jwksUri', '', 'JWKS URL for RS256/ES256 tokens (cached, follows key rotation)', optional),
   v('JWT_ISSUER', 'jwtIssuer', '', 'Required `iss` of tokens when set', optional),
   v('JWT_AUDIENCE', 'jwtAudience', '', 'Required `aud` of tokens when set', optional),
+  v('SMART_AUTHORIZE_URL', 'smartAuthorizeUrl', '', 'Authorization endpoint of the SMART authorization server, published when set', optionalUrl),
+  v('SMART_TOKEN_URL', 'smartTokenUrl', '', 'Token endpoint of the SMART authorization server, published when set', optionalUrl),
   v('AUTH_ROLES_CLAIM', 'authRolesClaim', 'roles', 'Token claim that carries the roles array', text),
   v('CORS_ORIGINS', 'corsOrigins', '', 'Comma-separated origins allowed by CORS (none when empty)', list),
   v('RATE_LIMIT_PER_MINUTE', 'rateLimitPerMinute', '6000', 'Requests per minute per token and per IP (429 above)', integer(1, 10_000_000)),

@@ -8,6 +8,8 @@ export interface CapabilityRuntime {
   startedAt: Date;
   /** Search parameters of Patient, from the parameter table. */
   patientSearchParams: CapabilityStatementRestResourceSearchParam[];
+  /** SMART authorization server endpoints, published as the `oauth-uris` extension when set. */
+  oauth?: { authorize?: string; token?: string };
 }
 
 /**
@@ -20,6 +22,8 @@ export function capabilityStatementFrom(path: string, runtime: CapabilityRuntime
   template.date = runtime.startedAt.toISOString();
   template.software = { ...template.software!, version: runtime.softwareVersion };
   for (const rest of template.rest ?? []) {
+    const oauth = oauthUris(runtime.oauth);
+    if (oauth && rest.security) rest.security.extension = [oauth];
     for (const resource of rest.resource ?? []) {
       if (resource.type === 'Patient') resource.searchParam = runtime.patientSearchParams;
     }
@@ -54,4 +58,13 @@ const INDIVIDUAL = new Set([
 function canonicalName(code: string): string {
   if (code.startsWith('_')) return `Resource-${code.slice(1)}`;
   return INDIVIDUAL.has(code) ? `individual-${code}` : `Patient-${code}`;
+}
+
+/** http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris (SMART App Launch), when configured. */
+function oauthUris(oauth: CapabilityRuntime['oauth']) {
+  const parts = [
+    ...(oauth?.authorize ? [{ url: 'authorize', valueUri: oauth.authorize }] : []),
+    ...(oauth?.token ? [{ url: 'token', valueUri: oauth.token }] : []),
+  ];
+  return parts.length ? { url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris', extension: parts } : undefined;
 }

@@ -1,13 +1,11 @@
 import type { Express } from 'express';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import { buildApp } from '../../src/app.js';
+import { buildApp, serverCapabilityStatement } from '../../src/app.js';
 import { ManualClock, systemClock, type Clock } from '../../src/context/clock.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { PatientStore } from '../../src/store/port.js';
-import { capabilitySearchParams, capabilityStatementFrom } from '../../src/fhir/capability-statement.js';
-import { patientSearchParameters } from '../../src/patient/search-parameters.js';
 import { TEST_JWT_SECRET } from './tokens.js';
 import { startScheduler, type Scheduler } from '../../src/jobs/scheduler.js';
 import type { JobQueue } from '../../src/jobs/job-queue.js';
@@ -74,11 +72,7 @@ export function testApp(
     logger,
     cursorKey: 'test-cursor-key-0123456789abcdef0123456789',
     correlationSecret: config.correlationSecret ?? 'test-correlation-secret-0123456789abcdef',
-    capabilityStatement: capabilityStatementFrom(new URL('../../capability-statement.json', import.meta.url).pathname, {
-      softwareVersion: 'test',
-      startedAt: clock.now(),
-      patientSearchParams: capabilitySearchParams(patientSearchParameters),
-    }),
+    capabilityStatement: serverCapabilityStatement(config, 'test', clock.now()),
     ready: () => store.ping(),
   });
   return {
