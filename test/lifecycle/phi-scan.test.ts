@@ -2,8 +2,11 @@ import { expect } from 'chai';
 import type { Patient } from 'fhir/r4.js';
 import { contactKeys } from '../../src/patient/validation/normalize-contacts.js';
 import { detectReturningPatient } from '../../src/lifecycle/returning-patient.js';
+import { MongoStore } from '../../src/store/mongo/mongo-store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { engines } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
-import { FHIR, bed, create, events, op, warmSchema, type Bed } from './lifecycle-fixture.js';
+import { CORRELATION_SECRET, FHIR, bed, closeBed, create, events, op, warmSchema, type Bed } from './lifecycle-fixture.js';
 
 /** Every PHI string of a patient that must not survive anonymization. */
 function phiStrings(p: Patient): string[] {
@@ -19,22 +22,44 @@ function phiStrings(p: Patient): string[] {
 }
 
 /** Every row of every table of the SQLite database, as text. */
-function dumpAll(b: Bed): string {
-  const tables = b.sqlite.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
-  return tables.map((t) => `${t.name}: ${JSON.stringify(b.sqlite.db.prepare(`SELECT * FROM "${t.name}"`).all())}`).join('\n');
+function dumpSqlite(sqlite: SqliteStore): string {
+  const tables = sqlite.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+  return tables.map((t) => `${t.name}: ${JSON.stringify(sqlite.db.prepare(`SELECT * FROM "${t.name}"`).all())}`).join('\n');
 }
 
-describe('anonymization leaves no PHI in the store', () => {
+/** Every document of every collection of the MongoDB database, as text. */
+async function dumpMongo(mongo: MongoStore): Promise<string> {
+  const collections = await mongo.database.listCollections({}, { nameOnly: true }).toArray();
+  const parts: string[] = [];
+  for (const { name } of collections) {
+    parts.push(`${name}: ${JSON.stringify(await mongo.database.collection(name).find({}).toArray())}`);
+  }
+  return parts.join('\n');
+}
+
+/** The raw contents of the bed's store, every table or collection, as text. */
+async function dumpAll(b: Bed): Promise<string> {
+  if (b.store instanceof SqliteStore) return dumpSqlite(b.store);
+  if (b.store instanceof MongoStore) return dumpMongo(b.store);
+  throw new Error(`no raw dump for engine ${b.engine.name}`);
+}
+
+for (const engine of engines()) {
+describe(`anonymization leaves no PHI in the store (${engine.name})`, () => {
+  if (engine.skip) {
+    console.log(engine.skip);
+    it.skip(engine.skip);
+    return;
+  }
   let b: Bed;
   before(warmSchema);
-  beforeEach(() => {
-    b = bed();
+  beforeEach(async function () {
+    this.timeout(60_000);
+    b = await bed(engine);
   });
-  afterEach(async () => {
-    await b.store.close();
-  });
+  afterEach(() => closeBed(b));
 
-  it('finds none of the name, email, phone, address, identifier strings in any table', async () => {
+  it('finds none of the name, email, phone, address, identifier strings in any table or collection', async () => {
     const original = samplePatient(11);
     original.telecom = [...(original.telecom ?? []), { system: 'email', value: 'Maria.Example@Mail.Example.org' }];
     const created = await b.http
@@ -50,11 +75,11 @@ describe('anonymization leaves no PHI in the store', () => {
 
     const phi = [...phiStrings(original), 'Zwischenname', 'Korrigiert'];
     expect(phi.length).to.be.greaterThan(5);
-    const before = dumpAll(b);
+    const before = await dumpAll(b);
     expect(phi.filter((s) => before.includes(s))).to.not.be.empty;
 
     expect((await op(b, id, '$anonymize')).status).to.equal(200);
-    const after = dumpAll(b);
+    const after = await dumpAll(b);
     expect(phi.filter((s) => after.includes(s))).to.deep.equal([]);
     const history = await b.http.get(`/fhir/Patient/${id}/_history`);
     expect(history.body.total).to.equal(4);
@@ -69,7 +94,7 @@ describe('anonymization leaves no PHI in the store', () => {
 
     const again: Patient = { ...samplePatient(13), telecom: [{ system: 'email', value: 'RETURNING@example.org ' }] };
     const now = b.clock.now();
-    const found = await b.store.transaction((tx) => detectReturningPatient(tx, again, 'new-id-1', now, 'test-correlation-secret-0123456789'));
+    const found = await b.store.transaction((tx) => detectReturningPatient(tx, again, 'new-id-1', now, CORRELATION_SECRET));
     expect(found).to.have.length(1);
     expect(found[0]?.data).to.deep.equal({
       new_patient_id: 'new-id-1',
@@ -77,9 +102,9 @@ describe('anonymization leaves no PHI in the store', () => {
       detected_at: now.toISOString(),
       previous_anonymized_at: now.toISOString(),
     });
-    expect(events(b).filter((e) => e.type === 'identity.patient.returning_user')).to.have.length(1);
+    expect((await events(b)).filter((e) => e.type === 'identity.patient.returning_user')).to.have.length(1);
     const stranger: Patient = { ...samplePatient(14), telecom: [{ system: 'email', value: 'someone.else@example.org' }] };
-    expect(await b.store.transaction((tx) => detectReturningPatient(tx, stranger, 'new-id-2', now, 'test-correlation-secret-0123456789'))).to.deep.equal([]);
+    expect(await b.store.transaction((tx) => detectReturningPatient(tx, stranger, 'new-id-2', now, CORRELATION_SECRET))).to.deep.equal([]);
   });
 
   it('carries no PHI in any lifecycle event', async () => {
@@ -89,7 +114,8 @@ describe('anonymization leaves no PHI in the store', () => {
     await op(b, id, '$restore');
     await b.http.delete(`/fhir/Patient/${id}`);
     await op(b, id, '$anonymize');
-    const text = JSON.stringify(events(b));
+    const text = JSON.stringify(await events(b));
     expect(phiStrings(original).filter((s) => text.includes(s))).to.deep.equal([]);
   });
 });
+}

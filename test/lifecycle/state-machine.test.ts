@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { runAnonymizationSweep } from '../../src/lifecycle/sweep.js';
+import { engines } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
-import { DAY, FHIR, bed, warmSchema, create, errorCode, eventTypes, notesBody, op, type Bed } from './lifecycle-fixture.js';
+import { DAY, FHIR, bed, closeBed, warmSchema, create, errorCode, eventTypes, notesBody, op, type Bed } from './lifecycle-fixture.js';
 
 type StateName = 'active' | 'held' | 'soft-deleted' | 'soft-deleted+held' | 'anonymized';
 const STATES: StateName[] = ['active', 'held', 'soft-deleted', 'soft-deleted+held', 'anonymized'];
@@ -107,15 +108,20 @@ const table: Record<string, Record<StateName, Outcome>> = {
   },
 };
 
-describe('deletion lifecycle state machine', () => {
+for (const engine of engines()) {
+describe(`deletion lifecycle state machine (${engine.name})`, () => {
+  if (engine.skip) {
+    console.log(engine.skip);
+    it.skip(engine.skip);
+    return;
+  }
   let b: Bed;
   before(warmSchema);
-  beforeEach(() => {
-    b = bed();
+  beforeEach(async function () {
+    this.timeout(60_000);
+    b = await bed(engine);
   });
-  afterEach(async () => {
-    await b.store.close();
-  });
+  afterEach(() => closeBed(b));
 
   for (const [action, row] of Object.entries(table)) {
     for (const state of STATES) {
@@ -123,15 +129,16 @@ describe('deletion lifecycle state machine', () => {
       const label = `${expected.status}${expected.code ? ` ${expected.code}` : ''}${expected.event ? ` + ${expected.event}` : ''}`;
       it(`${action} on ${state} → ${label}`, async () => {
         const id = await patientIn(b, state);
-        const before = eventTypes(b, id).length;
+        const before = (await eventTypes(b, id)).length;
         const res = await actions[action]!(b, id);
         const body = (res.body ?? {}) as Parameters<typeof errorCode>[0];
         expect(res.status, JSON.stringify(res.body)).to.equal(expected.status);
         if (expected.code) expect(errorCode(body)).to.equal(expected.code);
-        const after = eventTypes(b, id).slice(before);
+        const after = (await eventTypes(b, id)).slice(before);
         const relevant = after.filter((t) => t !== 'identity.patient.returning_user');
         expect(relevant).to.deep.equal(expected.event ? [expected.event] : []);
       });
     }
   }
 });
+}
