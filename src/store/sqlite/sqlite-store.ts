@@ -27,6 +27,7 @@ import { PatientTables } from './patient-tables.js';
 import { searchSqlite } from './search.js';
 import { TransactionLock } from './transaction-lock.js';
 import { GroupCommit, type TransactionScope } from './group-commit.js';
+import { BackgroundCheckpoint } from './background-checkpoint.js';
 import { historyAcrossPatients } from './type-history.js';
 
 /** What the outer store and its transaction views share: one connection's tables and lock. */
@@ -37,6 +38,8 @@ interface Connection {
   lock: TransactionLock;
   ping: Database.Statement;
   commits: GroupCommit<SqliteStore>;
+  /** Checkpoints the WAL off the event loop (file databases only). */
+  checkpoint?: BackgroundCheckpoint;
 }
 
 /**
@@ -68,6 +71,7 @@ export class SqliteStore implements PatientStore {
       ping: db.prepare('SELECT 1'),
     } as Connection;
     connection.commits = new GroupCommit(db, lock, (scope) => new SqliteStore(connection, scope));
+    if (!db.memory) connection.checkpoint = new BackgroundCheckpoint(db.name);
     return new SqliteStore(connection);
   }
 
@@ -189,7 +193,8 @@ export class SqliteStore implements PatientStore {
   /** Waits for an open transaction, then closes the connection. Closing twice is harmless. */
   async close(): Promise<void> {
     if (this.scope) throw errors.internal();
-    const { db, lock } = this.connection;
+    const { db, lock, checkpoint } = this.connection;
+    await checkpoint?.stop();
     await lock.hold(() => {
       if (db.open) db.close();
     });
