@@ -65,7 +65,9 @@ export async function startServer(config: Config, options: { clock?: Clock; logg
   const scheduler = await startScheduler({
     store: rawStore,
     clock,
-    onJobRun: (job, result) => metrics.jobRuns.inc({ job, result }), logger, sweepIntervalMs: config.anonymizationSweepIntervalMs,
+    logger,
+    onJobRun: (job, result) => metrics.jobRuns.inc({ job, result }),
+    sweepIntervalMs: config.anonymizationSweepIntervalMs,
     auditRetentionMs: config.auditRetentionMs,
     uniqueContacts: config.uniqueContacts,
   });
