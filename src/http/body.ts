@@ -4,7 +4,8 @@ import type { BodyKind } from './fhir-route.js';
 import { parseQueryString } from './fhir-request.js';
 
 const MEDIA_TYPES: Record<Exclude<BodyKind, 'none'>, string[]> = {
-  json: ['application/fhir+json', 'application/json'],
+  // application/json+fhir is the DSTU2 name some clients still send
+  json: ['application/fhir+json', 'application/json', 'application/json+fhir'],
   'json-patch': ['application/json-patch+json'],
   form: ['application/x-www-form-urlencoded'],
 };

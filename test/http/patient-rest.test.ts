@@ -42,9 +42,11 @@ describe('Patient REST core', () => {
       expect(stored?.resource.name).to.deep.equal(samplePatient(1).name);
     });
 
-    it('accepts application/json too', async () => {
+    it('accepts application/json and the DSTU2 application/json+fhir too', async () => {
       const res = await asActor(t.app).post('/fhir/Patient').set('Content-Type', 'application/json').send(samplePatient(2));
       expect(res.status).to.equal(201);
+      const legacy = await asActor(t.app).post('/fhir/Patient').set('Content-Type', 'application/json+fhir').send(JSON.stringify(samplePatient(6)));
+      expect(legacy.status).to.equal(201);
     });
 
     it('honours Prefer: return=minimal and return=OperationOutcome', async () => {
