@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import type { AuditEvent, Bundle, Parameters } from 'fhir/r4.js';
 import type { TestApp } from '../support/test-app.js';
-import { engines } from '../support/engines.js';
+import { describeEachEngine } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
 import { adminToken, asActor, auditorToken, patientToken, TEST_JWT_SECRET } from '../support/tokens.js';
 import type { StoredAudit } from '../../src/audit/audit-port.js';
@@ -24,13 +24,7 @@ function requestor(event: AuditEvent) {
   return event.agent.find((a) => a.requestor)!;
 }
 
-for (const engine of engines()) {
-describe(`AuditEvent recording over HTTP (${engine.name})`, () => {
-  if (engine.skip) {
-    console.log(engine.skip);
-    it.skip(engine.skip);
-    return;
-  }
+describeEachEngine('AuditEvent recording over HTTP', (engine) => {
   let t: TestApp;
   let id: string;
 
@@ -195,4 +189,3 @@ describe(`AuditEvent recording over HTTP (${engine.name})`, () => {
     expect(p.parameter?.find((x) => x.name === 'checked')?.valueInteger).to.be.greaterThan(0);
   });
 });
-}

@@ -108,4 +108,4 @@ export async function auditState(store: PatientStore) {
   return { total: page.total ?? 0, newest: page.events[0]?.resource };
 }
 
-export { engines, type Engine } from '../support/engines.js';
+export { describeEachEngine, engines, type Engine } from '../support/engines.js';

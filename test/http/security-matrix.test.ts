@@ -5,7 +5,7 @@ import type { Test } from 'supertest';
 import { fhirRoutes } from '../../src/app.js';
 import type { TestApp } from '../support/test-app.js';
 import {
-  auditState, buildFixture, COLUMNS, engines, FHIR, phiOf, tokenFor, uniquePatient, GP,
+  auditState, buildFixture, COLUMNS, describeEachEngine, FHIR, phiOf, tokenFor, uniquePatient, GP,
   type Column, type Fixture, type FixtureState, type Side,
 } from './security-matrix-fixture.js';
 
@@ -186,13 +186,7 @@ async function checkCell(t: TestApp, interaction: string, row: Row, column: Colu
   expect(after.newest?.outcome, `${label}: outcome`).to.equal(status < 400 ? '0' : '4');
 }
 
-for (const engine of engines()) {
-  describe(`security matrix (${engine.name})`, function () {
-    if (engine.skip) {
-      console.log(engine.skip);
-      it.skip(engine.skip);
-      return;
-    }
+  describeEachEngine('security matrix', (engine) => {
     let t: TestApp;
     before(async function () {
       this.timeout(120_000);
@@ -214,4 +208,3 @@ for (const engine of engines()) {
       });
     }
   });
-}

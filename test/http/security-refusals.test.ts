@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import type { TestApp } from '../support/test-app.js';
 import { adminToken, asActor, auditorToken, bearer, hsToken, patientToken, practitionerToken } from '../support/tokens.js';
-import { auditState, buildFixture, engines, FHIR, phiOf, uniquePatient, type Fixture } from './security-matrix-fixture.js';
+import { auditState, buildFixture, describeEachEngine, FHIR, phiOf, uniquePatient, type Fixture } from './security-matrix-fixture.js';
 
 const ERROR_SYSTEM = 'http://fhir-patient-server.example/fhir/CodeSystem/error-code';
 const systemToken = () => hsToken({ sub: 'backend-service', scope: 'system/Patient.rs' });
@@ -14,12 +14,7 @@ function errorCode(body: { issue?: { details?: { coding?: { system?: string; cod
 /** Everything a client sees of an answer, for the PHI checks. */
 const seen = (res: request.Response) => JSON.stringify(res.body) + JSON.stringify(res.headers);
 
-for (const engine of engines()) {
-  describe(`security refusals (${engine.name})`, function () {
-    if (engine.skip) {
-      it.skip(engine.skip);
-      return;
-    }
+  describeEachEngine('security refusals', (engine) => {
     let t: TestApp;
     let fx: Fixture;
     before(async function () {
@@ -130,4 +125,3 @@ for (const engine of engines()) {
       });
     });
   });
-}

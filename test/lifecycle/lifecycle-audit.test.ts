@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Patient } from 'fhir/r4.js';
 import type { PatientStore } from '../../src/store/port.js';
 import { buildPatientRecord } from '../../src/patient/record.js';
-import { engines } from '../support/engines.js';
+import { describeEachEngine } from '../support/engines.js';
 import { testApp } from '../support/test-app.js';
 import { samplePatient } from '../support/patients.js';
 import { asActor } from '../support/tokens.js';
@@ -30,13 +30,7 @@ function failingAuditInTransactions(store: PatientStore): PatientStore {
   });
 }
 
-for (const engine of engines()) {
-describe(`lifecycle AuditEvents (${engine.name})`, () => {
-  if (engine.skip) {
-    console.log(engine.skip);
-    it.skip(engine.skip);
-    return;
-  }
+describeEachEngine('lifecycle AuditEvents', (engine) => {
   let b: Bed;
   before(warmSchema);
   beforeEach(async function () {
@@ -89,4 +83,3 @@ describe(`lifecycle AuditEvents (${engine.name})`, () => {
     await t.stop();
   });
 });
-}

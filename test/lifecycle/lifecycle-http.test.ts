@@ -4,19 +4,13 @@ import { PATIENT_DELETION_URL } from '../../src/patient/extensions.js';
 import { deletionInfo } from '../../src/lifecycle/lifecycle-extensions.js';
 import { DELETION_GRACE_URL } from '../../src/lifecycle/deleted-list.js';
 import { anonymizeExpired, runAnonymizationSweep } from '../../src/lifecycle/sweep.js';
-import { engines } from '../support/engines.js';
+import { describeEachEngine } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
 import { DAY, FHIR, bed, closeBed, correlationCount, create, errorCode, eventTypes, events, notesBody, op, warmSchema, type Bed } from './lifecycle-fixture.js';
 
 const UNKNOWN = '00000000-0000-4000-8000-000000000000';
 
-for (const engine of engines()) {
-describe(`deletion lifecycle over HTTP (${engine.name})`, () => {
-  if (engine.skip) {
-    console.log(engine.skip);
-    it.skip(engine.skip);
-    return;
-  }
+describeEachEngine('deletion lifecycle over HTTP', (engine) => {
   let b: Bed;
   before(warmSchema);
   beforeEach(async function () {
@@ -221,4 +215,3 @@ describe(`deletion lifecycle over HTTP (${engine.name})`, () => {
     });
   });
 });
-}

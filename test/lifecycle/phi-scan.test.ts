@@ -4,7 +4,7 @@ import { contactKeys } from '../../src/patient/validation/normalize-contacts.js'
 import { detectReturningPatient } from '../../src/lifecycle/returning-patient.js';
 import { MongoStore } from '../../src/store/mongo/mongo-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { engines } from '../support/engines.js';
+import { describeEachEngine } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
 import { CORRELATION_SECRET, FHIR, bed, closeBed, create, events, op, warmSchema, type Bed } from './lifecycle-fixture.js';
 
@@ -44,13 +44,7 @@ async function dumpAll(b: Bed): Promise<string> {
   throw new Error(`no raw dump for engine ${b.engine.name}`);
 }
 
-for (const engine of engines()) {
-describe(`anonymization leaves no PHI in the store (${engine.name})`, () => {
-  if (engine.skip) {
-    console.log(engine.skip);
-    it.skip(engine.skip);
-    return;
-  }
+describeEachEngine('anonymization leaves no PHI in the store', (engine) => {
   let b: Bed;
   before(warmSchema);
   beforeEach(async function () {
@@ -118,4 +112,3 @@ describe(`anonymization leaves no PHI in the store (${engine.name})`, () => {
     expect(phiStrings(original).filter((s) => text.includes(s))).to.deep.equal([]);
   });
 });
-}

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { runAnonymizationSweep } from '../../src/lifecycle/sweep.js';
-import { engines } from '../support/engines.js';
+import { describeEachEngine } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
 import { DAY, FHIR, bed, closeBed, warmSchema, create, errorCode, eventTypes, notesBody, op, type Bed } from './lifecycle-fixture.js';
 
@@ -108,13 +108,7 @@ const table: Record<string, Record<StateName, Outcome>> = {
   },
 };
 
-for (const engine of engines()) {
-describe(`deletion lifecycle state machine (${engine.name})`, () => {
-  if (engine.skip) {
-    console.log(engine.skip);
-    it.skip(engine.skip);
-    return;
-  }
+describeEachEngine('deletion lifecycle state machine', (engine) => {
   let b: Bed;
   before(warmSchema);
   beforeEach(async function () {
@@ -141,4 +135,3 @@ describe(`deletion lifecycle state machine (${engine.name})`, () => {
     }
   }
 });
-}

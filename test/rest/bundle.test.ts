@@ -3,7 +3,7 @@ import type { Bundle, BundleEntry, Patient } from 'fhir/r4.js';
 import type { PatientStore } from '../../src/store/port.js';
 import { asActor, hsToken } from '../support/tokens.js';
 import type { TestApp } from '../support/test-app.js';
-import { engines } from '../support/engines.js';
+import { describeEachEngine } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
 import { create, errorCode, FHIR, identifierQuery } from './rest-fixture.js';
 
@@ -26,13 +26,7 @@ async function auditCount(store: PatientStore): Promise<number> {
   return (await store.audit.search({ where: [], descending: true, count: 1, total: true })).total ?? 0;
 }
 
-for (const engine of engines()) {
-describe(`POST /fhir (batch and transaction) (${engine.name})`, () => {
-  if (engine.skip) {
-    console.log(engine.skip);
-    it.skip(engine.skip);
-    return;
-  }
+describeEachEngine('POST /fhir (batch and transaction)', (engine) => {
   let t: TestApp;
   beforeEach(async function () {
     this.timeout(60_000);
@@ -153,4 +147,3 @@ describe(`POST /fhir (batch and transaction) (${engine.name})`, () => {
     });
   });
 });
-}

@@ -1,20 +1,14 @@
 import { expect } from 'chai';
 import { asActor } from '../support/tokens.js';
 import type { TestApp } from '../support/test-app.js';
-import { engines } from '../support/engines.js';
+import { describeEachEngine } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
 import { create, errorCode, FHIR, identifierQuery } from './rest-fixture.js';
 
 /** Two patients sharing the MRN system but nothing unique: a criterion both match (`_id` of either). */
 const bothQuery = (a: { id: string }, b: { id: string }) => `_id=${a.id},${b.id}`;
 
-for (const engine of engines()) {
-describe(`conditional interactions (${engine.name})`, () => {
-  if (engine.skip) {
-    console.log(engine.skip);
-    it.skip(engine.skip);
-    return;
-  }
+describeEachEngine('conditional interactions', (engine) => {
   let t: TestApp;
   beforeEach(async function () {
     this.timeout(60_000);
@@ -131,4 +125,3 @@ describe(`conditional interactions (${engine.name})`, () => {
     });
   });
 });
-}

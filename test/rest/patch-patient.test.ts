@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { asActor } from '../support/tokens.js';
 import type { TestApp } from '../support/test-app.js';
-import { engines } from '../support/engines.js';
+import { describeEachEngine } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
 import { create, errorCode, JSON_PATCH } from './rest-fixture.js';
 
@@ -10,13 +10,7 @@ const patch = (t: TestApp, id: string, ops: unknown, ifMatch: string | undefined
   return (ifMatch ? r.set('If-Match', ifMatch) : r).send(JSON.stringify(ops));
 };
 
-for (const engine of engines()) {
-describe(`PATCH /fhir/Patient/:id (${engine.name})`, () => {
-  if (engine.skip) {
-    console.log(engine.skip);
-    it.skip(engine.skip);
-    return;
-  }
+describeEachEngine('PATCH /fhir/Patient/:id', (engine) => {
   let t: TestApp;
   beforeEach(async function () {
     this.timeout(60_000);
@@ -107,4 +101,3 @@ describe(`PATCH /fhir/Patient/:id (${engine.name})`, () => {
     expect(res.status).to.equal(404);
   });
 });
-}

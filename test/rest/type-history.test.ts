@@ -3,17 +3,11 @@ import type { Bundle, Patient } from 'fhir/r4.js';
 import { ManualClock } from '../../src/context/clock.js';
 import { asActor, patientToken } from '../support/tokens.js';
 import type { TestApp } from '../support/test-app.js';
-import { engines } from '../support/engines.js';
+import { describeEachEngine } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
 import { create, FHIR } from './rest-fixture.js';
 
-for (const engine of engines()) {
-describe(`GET /fhir/Patient/_history (${engine.name})`, () => {
-  if (engine.skip) {
-    console.log(engine.skip);
-    it.skip(engine.skip);
-    return;
-  }
+describeEachEngine('GET /fhir/Patient/_history', (engine) => {
   let t: TestApp;
   let clock: ManualClock;
   beforeEach(async function () {
@@ -69,4 +63,3 @@ describe(`GET /fhir/Patient/_history (${engine.name})`, () => {
     expect((await asActor(t.app, patientToken(p.id)).get('/fhir/Patient/_history')).status).to.equal(403);
   });
 });
-}

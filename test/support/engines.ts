@@ -52,3 +52,19 @@ export function engines(): Engine[] {
   ];
 }
 
+/**
+ * Declares a suite once per engine — `describe(`${title} (sqlite)`)`, `… (mongodb)` — and, for an
+ * engine that cannot run here, one visible skip with the reason (printed once) instead.
+ */
+export function describeEachEngine(title: string, body: (engine: Engine) => void): void {
+  for (const engine of engines()) {
+    describe(`${title} (${engine.name})`, function () {
+      if (engine.skip) {
+        console.log(engine.skip);
+        it.skip(engine.skip);
+        return;
+      }
+      body(engine);
+    });
+  }
+}
