@@ -99,6 +99,16 @@ describe('audit hash chain (SQLite)', () => {
     for (let i = 0; i < 5; i++) await store.audit.append(event(i));
     expect(await store.audit.purgeBefore(T0 + 3000)).to.equal(3);
     expect(await store.audit.verify()).to.deep.include({ ok: true, checked: 2 });
+    // the purged events' search keys go with them (no orphan rows), and patient searches still work
+    const orphans = store.db.prepare('SELECT count(*) AS n FROM audit_event_key WHERE seq NOT IN (SELECT seq FROM audit_event)').get() as { n: number };
+    expect(orphans.n).to.equal(0);
+    const byPatient = await store.audit.search({
+      where: [{ kind: 'entry', param: 'patient', tests: [{ field: 'code', op: 'in', values: [0, 1, 2, 3, 4].map((i) => `Patient/p${i}`) }] }],
+      descending: false,
+      count: 100,
+      total: true,
+    });
+    expect(byPatient.total).to.equal(2);
     expect(await store.audit.purgeBefore(T0 + 1e9)).to.equal(1);
     await store.audit.append(event(9));
     expect((await store.audit.verify()).ok).to.equal(true);

@@ -36,13 +36,14 @@ export function createAuditTables(db: Database.Database): void {
         CREATE INDEX audit_event_subtype ON audit_event (subtype, recorded_ms, seq);
         CREATE INDEX audit_event_outcome ON audit_event (outcome, recorded_ms, seq);
 
+        -- One row per entity and agent reference; patient searches use the entity rows (every
+        -- Patient entity is one). No index by seq: the retention purge deletes keys in one pass.
         CREATE TABLE audit_event_key (
-          seq INTEGER NOT NULL REFERENCES audit_event (seq) ON DELETE CASCADE,
+          seq INTEGER NOT NULL,
           param TEXT NOT NULL,
           value TEXT NOT NULL,
           PRIMARY KEY (param, value, seq)
         ) STRICT, WITHOUT ROWID;
-        CREATE INDEX audit_event_key_seq ON audit_event_key (seq);
       `);
 }
 
@@ -95,7 +96,8 @@ function testSql(param: string, t: EntryTest, params: (string | number)[]): stri
   const values = t.op === 'in' ? t.values : [t.value as string];
   const marks = values.map(() => '?').join(', ');
   if (KEYED.has(param)) {
-    params.push(param, ...values);
+    // every Patient entity has an `entity` row; `patient` values are `Patient/<id>` already
+    params.push(param === 'patient' ? 'entity' : param, ...values);
     return `a.seq IN (SELECT seq FROM audit_event_key WHERE param = ? AND value IN (${marks}))`;
   }
   const column = COLUMNS[param];
@@ -141,7 +143,8 @@ function appendLinks(db: Database.Database, events: readonly AuditEventResource[
     const info = statements.insert.run(event.id, keys.recordedMs, keys.action, keys.subtype, keys.outcome,
       keys.patients[0] ?? null, keys.agents[0] ?? null, JSON.stringify(event), hash, prevHash);
     const seq = Number(info.lastInsertRowid);
-    for (const [param, values] of [['patient', keys.patients], ['entity', keys.entities], ['agent', keys.agents]] as const) {
+    // `patients` ⊆ `entities` (the Patient ones): `patient=` is answered from the entity rows
+    for (const [param, values] of [['entity', keys.entities], ['agent', keys.agents]] as const) {
       for (const value of values) statements.insertKey.run(seq, param, value);
     }
     stored.push({ seq, resource: event, hash, prevHash });
@@ -271,6 +274,9 @@ export class SqliteAuditStore implements AuditStore {
         .transaction(() => {
           // the newest link always stays: it carries the hash the next append chains to
           const keep = db.prepare('SELECT MAX(seq) AS s FROM audit_event').get() as { s: number | null };
+          db.prepare(
+            'DELETE FROM audit_event_key WHERE seq IN (SELECT seq FROM audit_event WHERE recorded_ms < ? AND seq < ?)',
+          ).run(cutoffMs, keep.s ?? 0);
           return db.prepare('DELETE FROM audit_event WHERE recorded_ms < ? AND seq < ?').run(cutoffMs, keep.s ?? 0).changes;
         })
         .immediate(),
