@@ -39,7 +39,7 @@ function registeredRoutes(app: Express): { method: string; path: string }[] {
 describe('route coverage of authentication', () => {
   let t: TestApp;
   before(() => {
-    t = testApp({ env: { JWT_SECRET: TEST_JWT_SECRET } });
+    t = testApp({ env: { JWT_SECRET: TEST_JWT_SECRET }, metrics: true });
   });
   after(() => t.store.close());
 
@@ -54,6 +54,7 @@ describe('route coverage of authentication', () => {
   it('refuses every registered route without a token, except the public ones', async () => {
     const routes = registeredRoutes(t.app);
     expect(routes.length).to.be.greaterThan(20);
+    expect(routes.some((r) => r.path === '/metrics'), '/metrics is among the routes checked').to.equal(true);
     for (const { method, path } of routes) {
       const key = `${method.toUpperCase()} ${path}`;
       const res = await request(t.app)[method as 'get'](path).set('Content-Type', 'application/fhir+json');
