@@ -3,9 +3,9 @@ import request from 'supertest';
 import { asActor } from '../support/tokens.js';
 import { testApp, type TestApp } from '../support/test-app.js';
 import { samplePatient } from '../support/patients.js';
+import { ERROR_SYSTEM } from '../support/outcome.js';
 
 const FHIR = 'application/fhir+json';
-const ERROR_SYSTEM = 'http://fhir-patient-server.example/fhir/CodeSystem/error-code';
 
 interface Outcome {
   resourceType: string;

@@ -4,14 +4,9 @@ import type { Patient } from 'fhir/r4.js';
 import { asActor } from '../support/tokens.js';
 import { testApp, type TestApp } from '../support/test-app.js';
 import { samplePatient } from '../support/patients.js';
+import { errorCode } from '../support/outcome.js';
 
 const FHIR = 'application/fhir+json';
-const ERROR_SYSTEM = 'http://fhir-patient-server.example/fhir/CodeSystem/error-code';
-
-/** The stable error code of an OperationOutcome body. */
-function errorCode(body: { issue?: { details?: { coding?: { system?: string; code?: string }[] } }[] }): string | undefined {
-  return body.issue?.[0]?.details?.coding?.find((c) => c.system === ERROR_SYSTEM)?.code;
-}
 
 async function create(t: TestApp, patient: Patient = samplePatient()) {
   const res = await asActor(t.app).post('/fhir/Patient').set('Content-Type', FHIR).send(JSON.stringify(patient));

@@ -7,8 +7,8 @@ import { ManualClock } from '../../src/context/clock.js';
 import { samplePatients } from '../support/patients.js';
 import { buildPatientRecord } from '../../src/patient/record.js';
 import { validatePatient } from '../../src/patient/validation/validate-patient.js';
+import { ERROR_SYSTEM } from '../support/outcome.js';
 
-const ERROR_SYSTEM = 'http://fhir-patient-server.example/fhir/CodeSystem/error-code';
 
 /** Follows `next` links over HTTP until the last page; returns every entry id in order. */
 async function walk(t: TestApp, firstUrl: string): Promise<{ ids: string[]; pages: number; total?: number }> {

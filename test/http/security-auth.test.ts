@@ -7,15 +7,11 @@ import { samplePatient } from '../support/patients.js';
 import {
   adminToken, asActor, auditorToken, bearer, hsToken, rsToken, testRsaKeys, TEST_JWT_SECRET,
 } from '../support/tokens.js';
+import { errorCode } from '../support/outcome.js';
 
 const FHIR = 'application/fhir+json';
-const ERROR_SYSTEM = 'http://fhir-patient-server.example/fhir/CodeSystem/error-code';
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
-
-function errorCode(body: { issue?: { details?: { coding?: { system?: string; code?: string }[] } }[] }): string | undefined {
-  return body.issue?.[0]?.details?.coding?.find((c) => c.system === ERROR_SYSTEM)?.code;
-}
 
 describe('bearer authentication (HTTP)', () => {
   let t: TestApp;

@@ -13,14 +13,10 @@ import { createTokenVerifier } from '../../src/auth/verify-token.js';
 import { localSecret } from '../../src/config/local-secret.js';
 import { rateLimitBySubject } from '../../src/http/hardening.js';
 import { sendOutcomeError, toOutcomeError } from '../../src/http/error-response.js';
+import { errorCode } from '../support/outcome.js';
 
 const FHIR = 'application/fhir+json';
-const ERROR_SYSTEM = 'http://fhir-patient-server.example/fhir/CodeSystem/error-code';
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
-function errorCode(body: { issue?: { details?: { coding?: { system?: string; code?: string }[] } }[] }): string | undefined {
-  return body.issue?.[0]?.details?.coding?.find((c) => c.system === ERROR_SYSTEM)?.code;
-}
 
 describe('HTTP hardening', () => {
   let t: TestApp;

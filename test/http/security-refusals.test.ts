@@ -3,13 +3,9 @@ import request from 'supertest';
 import type { TestApp } from '../support/test-app.js';
 import { adminToken, asActor, auditorToken, bearer, hsToken, patientToken, practitionerToken } from '../support/tokens.js';
 import { auditState, buildFixture, describeEachEngine, FHIR, phiOf, uniquePatient, type Fixture } from './security-matrix-fixture.js';
+import { errorCode } from '../support/outcome.js';
 
-const ERROR_SYSTEM = 'http://fhir-patient-server.example/fhir/CodeSystem/error-code';
 const systemToken = () => hsToken({ sub: 'backend-service', scope: 'system/Patient.rs' });
-
-function errorCode(body: { issue?: { details?: { coding?: { system?: string; code?: string }[] } }[] }): string | undefined {
-  return body.issue?.[0]?.details?.coding?.find((c) => c.system === ERROR_SYSTEM)?.code;
-}
 
 /** Everything a client sees of an answer, for the PHI checks. */
 const seen = (res: request.Response) => JSON.stringify(res.body) + JSON.stringify(res.headers);

@@ -7,16 +7,7 @@ import { startServer, type RunningServer } from '../../src/server.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { samplePatient } from '../support/patients.js';
 import { adminToken, TEST_JWT_SECRET } from '../support/tokens.js';
-
-/** Polls `check` until it returns true or the deadline passes. */
-async function eventually(check: () => Promise<boolean>, deadlineMs: number): Promise<boolean> {
-  const end = Date.now() + deadlineMs;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
-}
+import { eventually } from '../support/eventually.js';
 
 describe('Agenda scheduler in the running server', function () {
   this.timeout(60_000);

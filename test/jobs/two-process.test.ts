@@ -4,18 +4,10 @@ import Database from 'better-sqlite3';
 import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { samplePatient } from '../support/patients.js';
 import { adminToken, TEST_JWT_SECRET } from '../support/tokens.js';
+import { eventually } from '../support/eventually.js';
 
 const PATIENTS = 30;
 const headers = () => ({ Authorization: `Bearer ${adminToken()}`, 'Content-Type': 'application/fhir+json' });
-
-async function eventually(check: () => Promise<boolean>, deadlineMs: number): Promise<boolean> {
-  const end = Date.now() + deadlineMs;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return false;
-}
 
 async function createAndDelete(server: ServerProcess, n: number): Promise<string> {
   const created = await fetch(`${server.url}/fhir/Patient`, { method: 'POST', headers: headers(), body: JSON.stringify(samplePatient(n)) });
@@ -60,7 +52,7 @@ describe('two server processes on one SQLite file', function () {
     const all = await eventually(async () => {
       const counts = anonymizedEvents(file);
       return ids.every((id) => counts.has(id));
-    }, 60_000);
+    }, 60_000, 200);
     expect(all, 'every patient anonymized').to.equal(true);
     const res = await fetch(`${b.url}/fhir/Patient/$deleted?status=anonymized&_count=100`, { headers: headers() });
     expect(((await res.json()) as { total: number }).total).to.be.at.least(PATIENTS);
@@ -70,7 +62,7 @@ describe('two server processes on one SQLite file', function () {
     const tally = () =>
       [...a.logs, ...b.logs].filter((l) => l.message === 'anonymization sweep finished').reduce((sum, l) => sum + Number(l.anonymized ?? 0), 0);
     // a sweep logs its tally when it ends, after its patients' commits
-    await eventually(async () => tally() >= PATIENTS, 10_000);
+    await eventually(async () => tally() >= PATIENTS, 10_000, 200);
     expect(tally()).to.equal(PATIENTS);
   });
 
@@ -83,11 +75,11 @@ describe('two server processes on one SQLite file', function () {
     const answered = await eventually(async () => {
       final = await fetch(`${b.url}${location}`, { headers: headers() });
       return final.status !== 202;
-    }, 30_000);
+    }, 30_000, 200);
     expect(answered).to.equal(true);
     // the job wins (200) or the sweep anonymized first (409 ALREADY_ANONYMIZED): one anonymization either way
     expect(final!.status).to.be.oneOf([200, 409]);
-    const once = await eventually(async () => anonymizedEvents(file).get(id) === 1, 10_000);
+    const once = await eventually(async () => anonymizedEvents(file).get(id) === 1, 10_000, 200);
     expect(once).to.equal(true);
   });
 });

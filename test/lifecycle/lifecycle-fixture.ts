@@ -10,9 +10,9 @@ import type { Engine } from '../support/engines.js';
 import type { TestApp } from '../support/test-app.js';
 import { samplePatient } from '../support/patients.js';
 import { TEST_JWT_SECRET, adminToken, asActor } from '../support/tokens.js';
+export { errorCode } from '../support/outcome.js';
 
 export const FHIR = 'application/fhir+json';
-const ERROR_SYSTEM = 'http://fhir-patient-server.example/fhir/CodeSystem/error-code';
 export const DAY = 24 * 60 * 60 * 1000;
 export const CORRELATION_SECRET = 'test-correlation-secret-0123456789';
 
@@ -40,9 +40,6 @@ export function closeBed(b: Bed): Promise<void> {
 }
 
 /** The error code of an OperationOutcome body. */
-export function errorCode(body: { issue?: { details?: { coding?: { system?: string; code?: string }[] } }[] }): string | undefined {
-  return body.issue?.[0]?.details?.coding?.find((c) => c.system === ERROR_SYSTEM)?.code;
-}
 
 export async function create(t: Bed, patient: Patient = samplePatient()): Promise<Patient & { id: string }> {
   const res = await t.http.post('/fhir/Patient').set('Content-Type', FHIR).send(JSON.stringify(patient));

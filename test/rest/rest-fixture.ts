@@ -3,15 +3,10 @@ import type { Patient } from 'fhir/r4.js';
 import { asActor } from '../support/tokens.js';
 import type { TestApp } from '../support/test-app.js';
 import { samplePatient } from '../support/patients.js';
+export { errorCode } from '../support/outcome.js';
 
 export const FHIR = 'application/fhir+json';
 export const JSON_PATCH = 'application/json-patch+json';
-const ERROR_SYSTEM = 'http://fhir-patient-server.example/fhir/CodeSystem/error-code';
-
-/** The stable error code of an OperationOutcome body. */
-export function errorCode(body: { issue?: { details?: { coding?: { system?: string; code?: string }[] } }[] }): string | undefined {
-  return body.issue?.[0]?.details?.coding?.find((c) => c.system === ERROR_SYSTEM)?.code;
-}
 
 /** Creates sample patient `i` through the REST API (admin token). */
 export async function create(t: TestApp, patient: Patient = samplePatient()): Promise<Patient & { id: string }> {

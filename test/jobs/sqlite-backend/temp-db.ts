@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { eventually } from '../../support/eventually.js';
 
 /** A fresh directory for SQLite files, and a function that removes it. */
 export function tempDir(): { file: (name: string) => string; remove: () => void } {
@@ -22,11 +23,7 @@ export function openConnection(file: string): Database.Database {
 
 /** Polls `check` until it returns true or `timeoutMs` passes (then throws `what`). */
 export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  if (!(await eventually(check, timeoutMs, 20))) throw new Error(`timed out waiting for ${what}`);
 }
 
 /** A child process running one of this folder's scripts through tsx, with an IPC channel. */
