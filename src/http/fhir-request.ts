@@ -44,23 +44,25 @@ export function parsePrefer(header: string | undefined): FhirRequestHeaders['pre
   return prefer;
 }
 
+/** The HTTP headers handlers read, by their FhirRequestHeaders field (Prefer is parsed apart). */
+const PASSED_HEADERS = [
+  ['ifMatch', 'if-match'],
+  ['ifNoneMatch', 'if-none-match'],
+  ['ifModifiedSince', 'if-modified-since'],
+  ['ifNoneExist', 'if-none-exist'],
+  ['idempotencyKey', 'idempotency-key'],
+  ['contentType', 'content-type'],
+] as const satisfies readonly (readonly [Exclude<keyof FhirRequestHeaders, 'prefer'>, string])[];
+
 /** Maps an Express request (already routed and body-parsed) to a transport-neutral FhirRequest. */
 export function toFhirRequest(req: Request, path: string): FhirRequest {
   const queryStart = req.originalUrl.indexOf('?');
   const query = queryStart >= 0 ? parseQueryString(req.originalUrl.slice(queryStart + 1)) : Object.create(null);
   const headers: FhirRequestHeaders = { prefer: parsePrefer(req.get('prefer')) };
-  const ifMatch = req.get('if-match');
-  if (ifMatch !== undefined) headers.ifMatch = ifMatch;
-  const ifNoneMatch = req.get('if-none-match');
-  if (ifNoneMatch !== undefined) headers.ifNoneMatch = ifNoneMatch;
-  const ifModifiedSince = req.get('if-modified-since');
-  if (ifModifiedSince !== undefined) headers.ifModifiedSince = ifModifiedSince;
-  const ifNoneExist = req.get('if-none-exist');
-  if (ifNoneExist !== undefined) headers.ifNoneExist = ifNoneExist;
-  const idempotencyKey = req.get('idempotency-key');
-  if (idempotencyKey !== undefined) headers.idempotencyKey = idempotencyKey;
-  const contentType = req.get('content-type');
-  if (contentType !== undefined) headers.contentType = contentType;
+  for (const [field, name] of PASSED_HEADERS) {
+    const value = req.get(name);
+    if (value !== undefined) headers[field] = value;
+  }
   return {
     method: req.method as FhirRequest['method'],
     path,
