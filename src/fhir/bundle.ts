@@ -33,12 +33,12 @@ export interface HistoryEntry {
   lastModified: string;
 }
 
-/** A `history` Bundle, newest version first. */
-export function historyBundle(entries: HistoryEntry[], total: number, links: BundleLink[]): Bundle {
+/** A `history` Bundle, newest version first; `total` only when it was counted. */
+export function historyBundle(entries: HistoryEntry[], links: BundleLink[], total?: number): Bundle {
   return {
     resourceType: 'Bundle',
     type: 'history',
-    total,
+    ...(total !== undefined ? { total } : {}),
     link: links,
     entry: entries.map((e) => ({
       fullUrl: e.fullUrl,
