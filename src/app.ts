@@ -85,12 +85,13 @@ export function buildApp(deps: AppDeps): express.Express {
   app.use(accessLogMiddleware(logger));
   if (deps.metrics) app.use(deps.metrics.middleware());
   // `/metrics` never runs open: a static METRICS_TOKEN for scrapers, else an admin bearer token.
+  const scrape = deps.metrics?.handler();
   const metricsRoute = (req: Request, res: Response, next: NextFunction) => {
     localsOf(res).route = 'GET /metrics';
     if (!config.metricsToken && !localsOf(res).context.actor.roles.includes('admin')) {
       return next(errors.forbidden(ErrorCode.FORBIDDEN, 'Metrics need the admin role or METRICS_TOKEN'));
     }
-    deps.metrics!.handler()(req, res, next);
+    void scrape!(req, res, next);
   };
   if (deps.metrics && config.metricsToken) app.get('/metrics', metricsRoute);
   // Hardening, then authentication: public routes (metadata, SMART discovery, health) pass it untouched.
