@@ -65,7 +65,8 @@ function testSql(t: EntryTest, params: (string | number)[]): string {
   switch (t.op) {
     case 'eq':
       params.push(t.value);
-      return `${t.field} = ?`;
+      // a system is only stored with a code: a system-only token test is served by the code index
+      return t.field === 'system' ? 'code IS NOT NULL AND system = ?' : `${t.field} = ?`;
     case 'in':
       params.push(...t.values);
       return `${t.field} IN (${t.values.map(() => '?').join(', ')})`;
@@ -78,8 +79,9 @@ function testSql(t: EntryTest, params: (string | number)[]): string {
       return 'text >= ? AND text < ?';
     }
     case 'contains':
+      // the IS NOT NULL lets the column's partial index serve `param = ?` (instr() does not imply it)
       params.push(t.value);
-      return `instr(${t.field}, ?) > 0`;
+      return `${t.field} IS NOT NULL AND instr(${t.field}, ?) > 0`;
     default:
       params.push(t.value);
       return `${t.field} ${COMPARE[t.op]} ?`;
@@ -94,6 +96,18 @@ function exprSql(e: EntryExpr, params: (string | number)[]): string {
   return `(${parts.map((p) => `(${p})`).join(' OR ')})`;
 }
 
+/**
+ * The patients that have any value for `param`. Every `patient_search` row has a value in one of
+ * these columns (a token without a code has a text), and each column has its own partial index.
+ */
+function presentSql(param: string): SqlFragment {
+  const columns = ['text', 'code', 'low', 'ref'];
+  return {
+    sql: columns.map((col) => `SELECT patient_id FROM patient_search WHERE param = ? AND ${col} IS NOT NULL`).join(' UNION '),
+    params: columns.map(() => param),
+  };
+}
+
 /** `SELECT patient_id …` for conditions that are a set of ids from `patient_search`, else undefined. */
 function idSet(c: PlannedCondition): SqlFragment | undefined {
   switch (c.kind) {
@@ -103,7 +117,7 @@ function idSet(c: PlannedCondition): SqlFragment | undefined {
       return { sql: `SELECT patient_id FROM patient_search WHERE param = ? AND ${tests}`, params };
     }
     case 'missing':
-      return c.missing ? undefined : { sql: 'SELECT patient_id FROM patient_search WHERE param = ?', params: [c.param] };
+      return c.missing ? undefined : presentSql(c.param);
     case 'or':
     case 'and': {
       const parts = c.conditions.map(idSet);
@@ -124,8 +138,10 @@ export function conditionSql(c: PlannedCondition, id = 'patient.id'): SqlFragmen
   const set = idSet(c);
   if (set) return { sql: `${id} IN (${set.sql})`, params: set.params };
   switch (c.kind) {
-    case 'missing':
-      return { sql: `${id} NOT IN (SELECT patient_id FROM patient_search WHERE param = ?)`, params: [c.param] };
+    case 'missing': {
+      const present = presentSql(c.param);
+      return { sql: `${id} NOT IN (${present.sql})`, params: present.params };
+    }
     case 'not': {
       const inner = idSet(c.condition);
       if (inner) return { sql: `${id} NOT IN (${inner.sql})`, params: inner.params };
@@ -221,7 +237,7 @@ export function compileSqliteSearch(request: SearchRequest): CompiledSqliteSearc
   const pageSql = (from: string, filter: SqlFragment): SqlFragment => {
     const parts = cursor ? [filter, cursor] : [filter];
     return {
-      sql: `SELECT patient.resource AS resource, ${columns} FROM ${from} WHERE ${parts.map((f) => f.sql).join(' AND ')} ORDER BY ${orderBy} LIMIT ?`,
+      sql: `SELECT patient.resource AS resource, patient.id AS id, patient.version_id AS version_id, ${columns} FROM ${from} WHERE ${parts.map((f) => f.sql).join(' AND ')} ORDER BY ${orderBy} LIMIT ?`,
       params: [...parts.flatMap((f) => f.params), request.count + 1],
     };
   };

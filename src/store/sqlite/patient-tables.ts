@@ -47,8 +47,8 @@ export class PatientTables {
          VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       insertIndex: p(
-        `INSERT INTO patient_search (patient_id, param, text, exact, system, code, low, high, ref)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO patient_search (patient_id, seq, param, text, exact, system, code, low, high, ref)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       deleteIndex: p('DELETE FROM patient_search WHERE patient_id = ?'),
       keyHolder: p<{ patient_id: string }>('SELECT patient_id FROM patient_unique WHERE key = ?'),
@@ -131,9 +131,9 @@ export class PatientTables {
   private writeHistoryAndIndex(record: PatientRecord, v: VersionColumns): void {
     const id = record.resource.id;
     this.sql.insertHistory.run(id, v.version, v.lastUpdated, v.lastUpdatedMs, record.state, v.json);
-    for (const e of record.index) {
+    for (const [seq, e] of record.index.entries()) {
       this.sql.insertIndex.run(
-        id, e.param, e.text ?? null, e.exact ?? null, e.system ?? null, e.code ?? null,
+        id, seq, e.param, e.text ?? null, e.exact ?? null, e.system ?? null, e.code ?? null,
         e.low ?? null, e.high ?? null, e.ref ?? null,
       );
     }

@@ -79,6 +79,31 @@ describe('SQLite migrations', () => {
     }
   });
 
+  it('moves the search rows of a version-4 database into the clustered table of version 5', () => {
+    const db = new Database(':memory:');
+    migrate(db, migrations.slice(0, 4));
+    const insert = db.prepare('INSERT INTO patient_search (patient_id, param, text, exact, system, code, low, high, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    insert.run('p2', 'family', 'smith', 'Smith', null, null, null, null, null);
+    insert.run('p1', 'identifier', null, null, 'urn:x', '42', null, null, null);
+    insert.run('p2', 'birthdate', null, null, null, null, 1000, 2000, null);
+    insert.run('p1', 'general-practitioner', null, null, null, null, null, null, 'Practitioner/9');
+    expect(migrate(db)).to.deep.equal([5]);
+    const rows = db.prepare('SELECT patient_id, seq, param, text, exact, system, code, low, high, ref FROM patient_search ORDER BY patient_id, seq').all();
+    expect(rows).to.deep.equal([
+      { patient_id: 'p1', seq: 1, param: 'identifier', text: null, exact: null, system: 'urn:x', code: '42', low: null, high: null, ref: null },
+      { patient_id: 'p1', seq: 2, param: 'general-practitioner', text: null, exact: null, system: null, code: null, low: null, high: null, ref: 'Practitioner/9' },
+      { patient_id: 'p2', seq: 1, param: 'family', text: 'smith', exact: 'Smith', system: null, code: null, low: null, high: null, ref: null },
+      { patient_id: 'p2', seq: 2, param: 'birthdate', text: null, exact: null, system: null, code: null, low: 1000, high: 2000, ref: null },
+    ]);
+    const table = db.prepare<[], { wr: number }>("SELECT wr FROM pragma_table_list WHERE name = 'patient_search'").get();
+    expect(table?.wr, 'WITHOUT ROWID').to.equal(1);
+    const indexes = db.prepare<[], { name: string }>("SELECT name FROM pragma_index_list('patient_search')").all().map((i) => i.name);
+    expect(indexes).to.include.members(['patient_search_text', 'patient_search_token', 'patient_search_range', 'patient_search_ref']);
+    expect(indexes).to.not.include('patient_search_param');
+    expect(indexes).to.not.include('patient_search_patient');
+    db.close();
+  });
+
   it('refuses a migration list with a gap', () => {
     const db = new Database(':memory:');
     const gap: Migration = { version: 3, description: 'gap', up: () => undefined };
