@@ -94,6 +94,7 @@ function versionedRef(resource: Resource | undefined): string | undefined {
 /** The references an answer touched: its version, or each entry of a Bundle, else the requested id. */
 export function touchedEntities(resourceType: string, params: Record<string, string | undefined>, answer?: FhirResponse): string[] {
   if (answer?.version) return [`${resourceType}/${answer.version.id}/_history/${answer.version.versionId}`];
+  if (answer?.serialized) return answer.serialized.entities;
   const resource = answer?.resource;
   if (resource?.resourceType === 'Bundle') {
     return ((resource as Bundle).entry ?? [])

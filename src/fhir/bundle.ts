@@ -22,6 +22,24 @@ export function searchsetBundle(options: {
   };
 }
 
+/**
+ * {@link searchsetBundle} as JSON text, each match's resource inserted as the JSON text it already
+ * is (stored JSON is served without being parsed and re-serialized). Same shape, same key order.
+ */
+export function searchsetJson(options: {
+  entries: { fullUrl: string; json: string }[];
+  total?: number;
+  links: BundleLink[];
+  outcome?: OperationOutcome;
+}): string {
+  const { entry: outcomeEntries = [], ...head } = searchsetBundle({ ...options, entries: [] });
+  const entries = [
+    ...options.entries.map((e) => `{"fullUrl":${JSON.stringify(e.fullUrl)},"resource":${e.json},"search":{"mode":"match"}}`),
+    ...outcomeEntries.map((e) => JSON.stringify(e)),
+  ];
+  return `${JSON.stringify(head).slice(0, -1)},"entry":[${entries.join(',')}]}`;
+}
+
 /** One entry of a `history` Bundle (https://hl7.org/fhir/R4/http.html#history). */
 export interface HistoryEntry {
   fullUrl: string;

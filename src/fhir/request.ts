@@ -33,15 +33,32 @@ export interface FhirRequestHeaders {
   contentType?: string;
 }
 
+/**
+ * A response body the handler serialized itself (a searchset assembled from stored JSON text, so a
+ * page of patients is not parsed and re-serialized): sent as is, in place of `resource`.
+ */
+export interface SerializedBody {
+  json: string;
+  /** The resources it holds (`Patient/{id}/_history/{vid}`), for the AuditEvent's entities. */
+  entities: string[];
+}
+
 /** What a handler answers. `http/` writes status, headers and JSON body. */
 export interface FhirResponse {
   status: number;
   resource?: Resource;
+  /** The body as JSON text, when the handler built it as text; `resource` is then absent. */
+  serialized?: SerializedBody;
   /** Version metadata used for `ETag`, `Last-Modified` and `Location`. */
   version?: { id: string; versionId: string; lastUpdated: string };
   /** Whether `Location` should be sent (create). */
   location?: boolean;
   headers?: Record<string, string>;
+}
+
+/** The resource an answer carries, whether as an object or as JSON text. */
+export function answerResource(answer: FhirResponse): Resource | undefined {
+  return answer.resource ?? (answer.serialized ? (JSON.parse(answer.serialized.json) as Resource) : undefined);
 }
 
 /** A FHIR interaction handler: `(request, context) → response`; throws only `OperationOutcomeError`. */

@@ -19,7 +19,7 @@ export function sendFhirResponse(res: Response, req: FhirRequest, answer: FhirRe
   }
   for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
   res.status(answer.status);
-  if (answer.status === 304 || answer.resource === undefined) {
+  if (answer.status === 304 || (answer.resource === undefined && answer.serialized === undefined)) {
     res.end();
     return;
   }
@@ -29,7 +29,7 @@ export function sendFhirResponse(res: Response, req: FhirRequest, answer: FhirRe
     res.end();
     return;
   }
-  const body = preference === 'OperationOutcome' ? informational('The interaction succeeded') : answer.resource;
   res.setHeader('Content-Type', FHIR_JSON);
-  res.end(JSON.stringify(body));
+  if (preference === 'OperationOutcome') res.end(JSON.stringify(informational('The interaction succeeded')));
+  else res.end(answer.serialized ? answer.serialized.json : JSON.stringify(answer.resource));
 }

@@ -1,5 +1,5 @@
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4.js';
-import type { FhirRequest, FhirResponse } from '../fhir/request.js';
+import { answerResource, type FhirRequest, type FhirResponse } from '../fhir/request.js';
 import type { FhirRoute } from '../http/fhir-route.js';
 import { errors, ErrorCode, informational, type OperationOutcomeError } from '../fhir/outcome.js';
 import { assertNoForbiddenKeys } from '../patient/validation/forbidden-keys.js';
@@ -149,9 +149,8 @@ export function responseEntry(answer: FhirResponse, baseUrl: string, prefer: Fhi
   const v = answer.version;
   const entry: BundleEntry = {};
   if (v?.id) entry.fullUrl = `${baseUrl}/Patient/${v.id}`;
-  if (answer.resource && prefer.return !== 'minimal') {
-    entry.resource = prefer.return === 'OperationOutcome' ? informational('The interaction succeeded') : answer.resource;
-  }
+  const resource = prefer.return === 'minimal' ? undefined : answerResource(answer);
+  if (resource) entry.resource = prefer.return === 'OperationOutcome' ? informational('The interaction succeeded') : resource;
   entry.response = {
     status: String(answer.status),
     ...(v && answer.location ? { location: `Patient/${v.id}/_history/${v.versionId}` } : {}),

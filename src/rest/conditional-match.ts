@@ -31,7 +31,7 @@ export async function findMatches(
   }
   parsed.request.where.push(...compartmentConditions(ctx.actor));
   const page = await store.search({ ...parsed.request, count: 2, total: 'none', sort: [], states: ['active'] });
-  return page.resources;
+  return page.matches.map((m) => JSON.parse(m.json) as Patient);
 }
 
 /**

@@ -205,8 +205,19 @@ export interface HistoryPage {
   hasMore: boolean;
 }
 
+/**
+ * One patient a search matched, as stored: its JSON text is served as is (a page of 20 patients is
+ * not parsed and re-serialized on its way to the client); `id` and `versionId` name it for audit.
+ */
+export interface SearchMatch {
+  id: string;
+  versionId: string;
+  /** The stored resource (current version) as JSON text. */
+  json: string;
+}
+
 export interface SearchPage {
-  resources: Patient[];
+  matches: SearchMatch[];
   /** Accurate total when requested; `undefined` for `_total=none`. */
   total?: number;
   /** Cursor positions for the next/previous page, already opaque-ready (engine-neutral values). */

@@ -140,6 +140,16 @@ describeEachEngine('POST /fhir (batch and transaction)', (engine) => {
       expect(await patientCount(t.store)).to.equal(1);
     });
 
+    it('answers a search entry with its searchset Bundle, each match as stored', async () => {
+      const found = await create(t, samplePatient(58));
+      const res = await send(t, bundle('batch', [{ request: { method: 'GET', url: `Patient?${identifierQuery(found)}` } }]));
+      expect(res.status).to.equal(200);
+      const searchset = (res.body as Bundle).entry![0]!.resource as Bundle;
+      expect(searchset.type).to.equal('searchset');
+      expect(searchset.total).to.equal(1);
+      expect(searchset.entry!.map((e) => e.resource)).to.deep.equal([(await t.store.read(found.id!))!.resource]);
+    });
+
     it('writes one AuditEvent per entry and one for the Bundle', async () => {
       const before = await auditCount(t.store);
       await send(t, bundle('batch', [post(undefined, samplePatient(57)), { request: { method: 'GET', url: 'Patient/0e4b1d6e-0000-4000-8000-000000000000' } }]));

@@ -1,10 +1,9 @@
-import type { Patient } from 'fhir/r4.js';
-import type { SearchCursor, SearchPage } from '../../store/port.js';
+import type { SearchCursor, SearchMatch, SearchPage } from '../../store/port.js';
 import type { SearchRequest } from './types.js';
 
-/** One fetched row: the resource and its keyset values (one per key of `keysetOrder`). */
+/** One fetched row: the match and its keyset values (one per key of `keysetOrder`). */
 export interface KeysetRow {
-  resource: Patient;
+  match: SearchMatch;
   keys: (string | number | null)[];
 }
 
@@ -22,7 +21,7 @@ export function assemblePage(rows: KeysetRow[], request: SearchRequest, total: n
   const first = kept[0];
   const last = kept[kept.length - 1];
   const at = (row: KeysetRow, direction: SearchCursor['direction']): SearchCursor => ({ after: row.keys, direction });
-  const page: SearchPage = { resources: kept.map((r) => r.resource) };
+  const page: SearchPage = { matches: kept.map((r) => r.match) };
   if (total !== undefined) page.total = total;
   if (!first || !last) return page;
   if (backwards) {

@@ -5,7 +5,7 @@ import type { SearchCursor } from '../../store/port.js';
 import { operationOutcome, ErrorCode } from '../../fhir/outcome.js';
 import { parseSearch } from '../../fhir/search/parse.js';
 import { CURSOR_PARAM, encodeCursor } from '../../fhir/search/cursor.js';
-import { searchsetBundle } from '../../fhir/bundle.js';
+import { searchsetJson } from '../../fhir/bundle.js';
 import { subsetResource } from '../../fhir/subset.js';
 import type { ParsedSearch } from '../../fhir/search/types.js';
 import { patientSearchParameters } from '../search-parameters.js';
@@ -29,13 +29,13 @@ export async function searchPatientsHandler(req: FhirRequest, ctx: RequestContex
   // The compartment is part of the store query, never a filter applied to a page afterwards.
   parsed.request.where.push(...compartmentConditions(ctx.actor));
   const page = await deps.store.search(parsed.request);
-  const entries =
-    parsed.summary === 'count'
-      ? []
-      : page.resources.map((resource) => ({
-          fullUrl: `${ctx.baseUrl}/Patient/${resource.id}`,
-          resource: subsetResource(resource, parsed.summary, parsed.elements) as Patient,
-        }));
+  const matches = parsed.summary === 'count' ? [] : page.matches;
+  // Stored JSON is served as is unless `_summary`/`_elements` ask for a part of it.
+  const subsetted = parsed.summary !== undefined || (parsed.elements?.length ?? 0) > 0;
+  const entries = matches.map((m) => ({
+    fullUrl: `${ctx.baseUrl}/Patient/${m.id}`,
+    json: subsetted ? JSON.stringify(subsetResource(JSON.parse(m.json) as Patient, parsed.summary, parsed.elements)) : m.json,
+  }));
   const outcome = parsed.unknown.length
     ? operationOutcome([
         {
@@ -49,12 +49,15 @@ export async function searchPatientsHandler(req: FhirRequest, ctx: RequestContex
     : undefined;
   return {
     status: 200,
-    resource: searchsetBundle({
-      entries,
-      ...(page.total !== undefined ? { total: page.total } : {}),
-      links: pageLinks(`${ctx.baseUrl}/Patient`, query, parsed, page, deps.cursorKey),
-      ...(outcome ? { outcome } : {}),
-    }),
+    serialized: {
+      json: searchsetJson({
+        entries,
+        ...(page.total !== undefined ? { total: page.total } : {}),
+        links: pageLinks(`${ctx.baseUrl}/Patient`, query, parsed, page, deps.cursorKey),
+        ...(outcome ? { outcome } : {}),
+      }),
+      entities: matches.map((m) => `Patient/${m.id}/_history/${m.versionId}`),
+    },
   };
 }
 

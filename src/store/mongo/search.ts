@@ -2,7 +2,7 @@ import type { Patient } from 'fhir/r4.js';
 import type { Model } from 'mongoose';
 import { assemblePage } from '../../fhir/search/page.js';
 import type { SearchRequest } from '../../fhir/search/types.js';
-import type { SearchPage } from '../port.js';
+import type { SearchMatch, SearchPage } from '../port.js';
 import { compileMongoSearch, fieldValue, SORT_FIELDS, type MongoFilter } from './compile-search.js';
 import { toOutcomeError } from './driver-errors.js';
 
@@ -16,16 +16,21 @@ export interface MongoSearchReader {
 export async function runMongoSearch(reader: MongoSearchReader, request: SearchRequest): Promise<SearchPage> {
   const compiled = compileMongoSearch(request);
   const total = request.total === 'accurate' ? await reader.count(compiled.filter) : undefined;
-  if (request.count === 0) return total === undefined ? { resources: [] } : { resources: [], total };
+  if (request.count === 0) return total === undefined ? { matches: [] } : { matches: [], total };
   const docs = await reader.find(compiled.pageFilter, compiled.sort, compiled.limit);
   return assemblePage(
     docs.map((doc) => ({
-      resource: (doc as { resource: Patient }).resource,
+      match: matchOf((doc as { resource: Patient }).resource),
       keys: compiled.order.map((k) => fieldValue(doc, SORT_FIELDS[k.field])),
     })),
     request,
     total,
   );
+}
+
+/** A stored document's resource as a {@link SearchMatch} (BSON has no JSON text to pass through). */
+function matchOf(resource: Patient): SearchMatch {
+  return { id: resource.id!, versionId: resource.meta!.versionId!, json: JSON.stringify(resource) };
 }
 
 /**

@@ -23,6 +23,8 @@ function prepared(db: Database, sql: string): Statement {
 
 interface PageRow {
   resource: string;
+  id: string;
+  version_id: number;
   [key: `k${number}`]: string | number | null;
 }
 
@@ -40,7 +42,7 @@ export function searchSqlite(db: Database, request: SearchRequest): SearchPage {
       request.total === 'accurate'
         ? (prepared(db, compiled.count.sql).get(...compiled.count.params) as { n: number }).n
         : undefined;
-    if (request.count === 0) return total === undefined ? { resources: [] } : { resources: [], total };
+    if (request.count === 0) return total === undefined ? { matches: [] } : { matches: [], total };
     let page = compiled.page;
     if (compiled.choice) {
       const { byFilter, bySort, capped } = compiled.choice;
@@ -50,7 +52,7 @@ export function searchSqlite(db: Database, request: SearchRequest): SearchPage {
     const rows = prepared(db, page.sql).all(...page.params) as PageRow[];
     return assemblePage(
       rows.map((row) => ({
-        resource: JSON.parse(row.resource),
+        match: { id: row.id, versionId: String(row.version_id), json: row.resource },
         keys: compiled.order.map((_, i) => row[`k${i}`] ?? null),
       })),
       request,

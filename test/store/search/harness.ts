@@ -22,7 +22,7 @@ function parse(query: Record<string, string[]>) {
   return parseSearch(query, { parameters: patientSearchParameters, strict: true, cursorKey: CURSOR_KEY, now: NOW });
 }
 
-const ids = (page: SearchPage) => page.resources.map((r) => r.id!);
+const ids = (page: SearchPage) => page.matches.map((m) => m.id);
 
 /**
  * Walks every `next` cursor of a search (as a client following Bundle links would: each cursor is
@@ -36,7 +36,7 @@ export async function walkAllPages(run: RunSearch, q: string, count: number): Pr
   const pages: string[][] = [ids(page)];
   const total = page.total;
   while (page.next) {
-    expect(page.resources.length, 'a page with a next link is full').to.equal(count);
+    expect(page.matches.length, 'a page with a next link is full').to.equal(count);
     parsed = parse({ ...query, [CURSOR_PARAM]: [encodeCursor(page.next, parsed.fingerprint, CURSOR_KEY)] });
     page = await run(parsed.request);
     expect(page.total, 'total is stable across pages').to.equal(total);
