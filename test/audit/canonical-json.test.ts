@@ -2,18 +2,7 @@ import { expect } from 'chai';
 import canonicalize from 'canonicalize';
 import { canonicalJson } from '../../src/audit/hash-chain.js';
 import { buildAuditEvent } from '../../src/audit/build-audit-event.js';
-
-/** A small seeded PRNG (mulberry32), so a failure names a reproducible case. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../support/random.js';
 
 // Keys that sort differently by code unit than by V8's property order or by locale: array indexes,
 // signs, upper/lower case, non-ASCII, astral (surrogate pair) and empty keys.

@@ -4,16 +4,7 @@ import { parseSearch } from '../../../src/fhir/search/parse.js';
 import { patientSearchParameters } from '../../../src/patient/search-parameters.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { runMongoSearch } from '../../../src/store/mongo/search.js';
-
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '../../support/random.js';
 
 const PIECES = [
   ...patientSearchParameters.map((d) => d.code), '_count', '_sort', '_total', '_summary', '_elements', '_cursor',

@@ -3,21 +3,10 @@ import { OperationOutcomeError } from '../../../src/fhir/outcome.js';
 import { warmUpSchema } from '../../../src/patient/validation/schema-validator.js';
 import { validatePatient } from '../../../src/patient/validation/validate-patient.js';
 import { loadSyntheaPatients } from './synthea.js';
+import { seededRandom as random } from '../../support/random.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Container = Json[] | { [key: string]: Json };
-
-/** mulberry32: a small seeded generator, so a failing case can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Well-typed but often rule-breaking strings, so business rules (422) get exercised too. */
 const TEXTS = ['John3', '  Ann   Lee ', '2030-01-01', '1890', 'ZZ', 'us', 'not-an-email', 'A@B.ORG', '+1 555 555 5555', '(508) 555-0123', 'en_US', 'SW1A 1AA', '0235', 'soft-deleted'];
