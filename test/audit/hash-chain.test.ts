@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { buildAuditEvent } from '../../src/audit/build-audit-event.js';
 import type { AuditEventResource, AuditStore } from '../../src/audit/audit-port.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { VERIFY_SLICE } from '../../src/store/sqlite/audit-tables.js';
 import { testApp } from '../support/test-app.js';
 import { samplePatient } from '../support/patients.js';
 import { asActor, TEST_JWT_SECRET } from '../support/tokens.js';
@@ -112,6 +116,46 @@ describe('audit hash chain (SQLite)', () => {
     expect(await store.audit.purgeBefore(T0 + 1e9)).to.equal(1);
     await store.audit.append(event(9));
     expect((await store.audit.verify()).ok).to.equal(true);
+  });
+});
+
+describe('audit hash chain verify on a file (SQLite)', () => {
+  let dir: string;
+  let store: SqliteStore;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'audit-verify-'));
+    store = SqliteStore.open(join(dir, 'audit.sqlite'));
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function appendMany(n: number, from = 0): Promise<void> {
+    await Promise.all(Array.from({ length: n }, (_, i) => store.audit.append(event(from + i))));
+  }
+
+  it('walks the chain in slices, letting the event loop run between them', async () => {
+    await appendMany(2_000);
+    let turns = 0;
+    let walking = true;
+    const tick = () => {
+      turns += 1;
+      if (walking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const result = await store.audit.verify();
+    walking = false;
+    expect(result).to.deep.equal({ ok: true, checked: 2_000, broken: 0 });
+    expect(turns, 'event-loop turns during the walk').to.be.at.least(2_000 / VERIFY_SLICE - 1);
+  });
+
+  it('verifies the snapshot it started from while events keep being appended', async () => {
+    await appendMany(1_000);
+    const walk = store.audit.verify();
+    await appendMany(600, 1_000);
+    expect(await walk).to.deep.equal({ ok: true, checked: 1_000, broken: 0 });
+    expect(await store.audit.verify()).to.deep.equal({ ok: true, checked: 1_600, broken: 0 });
   });
 });
 
