@@ -56,8 +56,18 @@ export interface AuditSearchPage {
   previous?: [number, number];
 }
 
+/**
+ * A link an auditor recorded outside the server (from an earlier `$verify`'s `head`). The chain
+ * must still hold it: a chain cut short, or rewritten and re-hashed from an earlier point, does not.
+ */
+export interface ChainAnchor {
+  seq: number;
+  hash: string;
+}
+
 /** What `$verify` found. */
 export interface AuditVerifyResult {
+  /** Every link verifies, and the anchor (when given) was found unchanged. */
   ok: boolean;
   /** Links checked. */
   checked: number;
@@ -65,6 +75,10 @@ export interface AuditVerifyResult {
   firstBroken?: { seq: number; id: string };
   /** How many links are broken in all. */
   broken: number;
+  /** The last link checked: record it outside the server to anchor a later walk. */
+  head?: ChainAnchor;
+  /** With an anchor: `matched`, `mismatch` (that link has another hash) or `absent` (no such link). */
+  anchor?: { seq: number; status: 'matched' | 'mismatch' | 'absent' };
 }
 
 /**
@@ -81,8 +95,8 @@ export interface AuditStore {
   append(event: AuditEventResource): Promise<StoredAudit>;
   read(id: string): Promise<StoredAudit | undefined>;
   search(request: AuditSearchRequest): Promise<AuditSearchPage>;
-  /** Walks the whole chain from the first link. */
-  verify(): Promise<AuditVerifyResult>;
+  /** Walks the whole chain from the first link; with `anchor`, also checks the chain still holds it. */
+  verify(anchor?: ChainAnchor): Promise<AuditVerifyResult>;
   /**
    * Deletes links recorded before `cutoffMs` (retention, `AUDIT_RETENTION`); the first kept link
    * then anchors the chain. Returns how many were deleted.

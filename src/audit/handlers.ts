@@ -6,7 +6,7 @@ import { ErrorCode, errors, operationOutcome } from '../fhir/outcome.js';
 import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import { CURSOR_PARAM } from '../fhir/search/cursor.js';
 import type { PatientStore } from '../store/port.js';
-import type { AuditSearchPage } from './audit-port.js';
+import type { AuditSearchPage, ChainAnchor } from './audit-port.js';
 import { SERVER_CANONICAL_BASE } from './build-audit-event.js';
 import { auditKeysOf, servedAuditEvent } from './hash-chain.js';
 import { auditCursorToken, parseAuditSearch, type ParsedAuditSearch } from './parse-audit-search.js';
@@ -83,19 +83,45 @@ function pageLinks(base: string, query: Record<string, string[]>, parsed: Parsed
   return links;
 }
 
+/** `anchorSeq` and `anchorHash`: both or neither (400 `INVALID_PARAMETER`). */
+function anchorOf(query: Record<string, string[]>): ChainAnchor | undefined {
+  const seq = query.anchorSeq;
+  const hash = query.anchorHash;
+  if (seq === undefined && hash === undefined) return undefined;
+  if (seq?.length !== 1 || hash?.length !== 1 || !/^[1-9]\d{0,14}$/.test(seq[0]!) || !/^[0-9a-f]{64}$/.test(hash[0]!)) {
+    throw errors.badRequest(
+      ErrorCode.INVALID_PARAMETER,
+      'anchorSeq (a positive integer) and anchorHash (64 lower-case hex digits) go together, once each',
+      ['anchorSeq', 'anchorHash'],
+    );
+  }
+  return { seq: Number(seq[0]), hash: hash[0]! };
+}
+
 /**
- * `GET /fhir/AuditEvent/$verify`: walks the hash chain from its first link and answers a
- * Parameters resource: `result` (intact or not), `checked`, `broken`, and `firstBroken` (`seq`,
- * `id`) — the first link whose hash does not match its content or its predecessor.
+ * `GET /fhir/AuditEvent/$verify[?anchorSeq=&anchorHash=]`: walks the hash chain from its first link
+ * and answers a Parameters resource: `result` (intact or not), `checked`, `broken`, `firstBroken`
+ * (`seq`, `id`) — the first link whose hash does not match its content or its predecessor — and
+ * `head` (`seq`, `hash`), the last link. A chain holds no outside secret, so cutting its newest
+ * links, or rewriting and re-hashing it from some point on, leaves a chain that verifies: an
+ * auditor who keeps a `head` outside the server passes it back as the anchor, and `anchor`
+ * (`seq`, `status`) says whether the chain still holds it (`result` is false when it does not).
  */
-export async function verifyAuditChainHandler(_req: FhirRequest, _ctx: RequestContext, deps: AuditDeps): Promise<FhirResponse> {
-  const result = await deps.store.audit.verify();
+export async function verifyAuditChainHandler(req: FhirRequest, _ctx: RequestContext, deps: AuditDeps): Promise<FhirResponse> {
+  const anchor = anchorOf(req.query);
+  const result = await deps.store.audit.verify(anchor);
   const parameters: Parameters = {
     resourceType: 'Parameters',
     parameter: [
       { name: 'result', valueBoolean: result.ok },
       { name: 'checked', valueInteger: result.checked },
       { name: 'broken', valueInteger: result.broken },
+      ...(result.head
+        ? [{ name: 'head', part: [{ name: 'seq', valueInteger: result.head.seq }, { name: 'hash', valueString: result.head.hash }] }]
+        : []),
+      ...(result.anchor
+        ? [{ name: 'anchor', part: [{ name: 'seq', valueInteger: result.anchor.seq }, { name: 'status', valueCode: result.anchor.status }] }]
+        : []),
       ...(result.firstBroken
         ? [
             {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import type { AuditEventResource, AuditKeys, StoredAudit } from './audit-port.js';
+import type { AuditEventResource, AuditKeys, AuditVerifyResult, ChainAnchor, StoredAudit } from './audit-port.js';
 
 /** `prevHash` of the very first link. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -47,13 +47,17 @@ export function canonicalJson(value: unknown): string {
  */
 export class ChainVerifier {
   private last: { seq: number; hash: string } | undefined;
+  private anchorStatus: 'matched' | 'mismatch' | 'absent' = 'absent';
   checked = 0;
   broken = 0;
   firstBroken: { seq: number; id: string } | undefined;
 
+  constructor(private readonly anchor?: ChainAnchor) {}
+
   /** Checks one link; `resource` may fail to parse (a tampered row), which counts as broken. */
   check(link: { seq: number; id: string; hash: string; prevHash: string; resource: () => AuditEventResource }): void {
     this.checked += 1;
+    if (this.anchor && link.seq === this.anchor.seq) this.anchorStatus = link.hash === this.anchor.hash ? 'matched' : 'mismatch';
     const expectedPrev = this.last ? this.last.hash : link.seq === 1 ? GENESIS_HASH : link.prevHash;
     let ok = link.prevHash === expectedPrev;
     if (ok) {
@@ -71,12 +75,15 @@ export class ChainVerifier {
     this.last = { seq: link.seq, hash: link.hash };
   }
 
-  result(): { ok: boolean; checked: number; broken: number; firstBroken?: { seq: number; id: string } } {
+  result(): AuditVerifyResult {
+    const anchored = !this.anchor || this.anchorStatus === 'matched';
     return {
-      ok: this.broken === 0,
+      ok: this.broken === 0 && anchored,
       checked: this.checked,
       broken: this.broken,
       ...(this.firstBroken ? { firstBroken: this.firstBroken } : {}),
+      ...(this.last ? { head: { ...this.last } } : {}),
+      ...(this.anchor ? { anchor: { seq: this.anchor.seq, status: this.anchorStatus } } : {}),
     };
   }
 }

@@ -6,6 +6,7 @@ import { describeEachEngine } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
 import { adminToken, asActor, auditorToken, patientToken, TEST_JWT_SECRET } from '../support/tokens.js';
 import type { StoredAudit } from '../../src/audit/audit-port.js';
+import { errorCode } from '../support/outcome.js';
 
 const RESTFUL = 'http://hl7.org/fhir/restful-interaction';
 
@@ -188,4 +189,30 @@ describeEachEngine('AuditEvent recording over HTTP', (engine) => {
     expect(p.parameter?.find((x) => x.name === 'result')?.valueBoolean).to.equal(true);
     expect(p.parameter?.find((x) => x.name === 'checked')?.valueInteger).to.be.greaterThan(0);
   });
+
+  it('answers $verify with the head of the chain, and checks a head kept from before as the anchor', async () => {
+    const first = (await asActor(t.app, auditorToken()).get('/fhir/AuditEvent/$verify')).body as Parameters;
+    const head = first.parameter?.find((x) => x.name === 'head')?.part ?? [];
+    const seq = head.find((x) => x.name === 'seq')?.valueInteger;
+    const hash = head.find((x) => x.name === 'hash')?.valueString;
+    expect(seq).to.be.a('number');
+    expect(hash).to.match(/^[0-9a-f]{64}$/);
+    await asActor(t.app).get('/fhir/Patient?family=anchor');
+    const later = await asActor(t.app, auditorToken()).get(`/fhir/AuditEvent/$verify?anchorSeq=${seq}&anchorHash=${hash}`);
+    expect(later.status).to.equal(200);
+    const p = later.body as Parameters;
+    expect(p.parameter?.find((x) => x.name === 'result')?.valueBoolean).to.equal(true);
+    const anchor = p.parameter?.find((x) => x.name === 'anchor')?.part ?? [];
+    expect(anchor.find((x) => x.name === 'status')?.valueCode).to.equal('matched');
+    const wrong = await asActor(t.app, auditorToken()).get(`/fhir/AuditEvent/$verify?anchorSeq=${seq}&anchorHash=${'0'.repeat(64)}`);
+    expect((wrong.body as Parameters).parameter?.find((x) => x.name === 'result')?.valueBoolean).to.equal(false);
+  });
+
+  for (const query of ['anchorSeq=1', 'anchorHash=' + 'a'.repeat(64), 'anchorSeq=0&anchorHash=' + 'a'.repeat(64), 'anchorSeq=1&anchorHash=XYZ', 'anchorSeq=1&anchorSeq=2&anchorHash=' + 'a'.repeat(64)]) {
+    it(`answers $verify?${query.slice(0, 40)} with 400 INVALID_PARAMETER`, async () => {
+      const res = await asActor(t.app, auditorToken()).get(`/fhir/AuditEvent/$verify?${query}`);
+      expect(res.status).to.equal(400);
+      expect(errorCode(res.body)).to.equal('INVALID_PARAMETER');
+    });
+  }
 });

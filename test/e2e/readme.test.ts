@@ -24,6 +24,14 @@ function lifecycleBlock(): string {
   return readme.slice(start + 6, readme.indexOf('```\n', start + 6));
 }
 
+/** The README's audit-trail block, which continues the first one. */
+function auditBlock(): string {
+  const readme = readFileSync(`${root}/README.md`, 'utf8');
+  const start = readme.indexOf('```sh\n# (audit trail; continues the First requests above');
+  expect(start, 'README has the audit trail block').to.be.greaterThan(0);
+  return readme.slice(start + 6, readme.indexOf('```\n', start + 6));
+}
+
 describe('README curl examples', function () {
   this.timeout(90_000);
   let server: ServerProcess;
@@ -73,5 +81,17 @@ describe('README curl examples', function () {
     expect(deletedAgain).to.equal('204');
     expect(job.resourceType).to.equal('Patient');
     expect(job.name).to.equal(undefined);
+  });
+
+  it('the audit trail examples work as written: events of the patient, $verify, $verify with an anchor', async () => {
+    const port = new URL(server.url).port;
+    const script = `set -euo pipefail\n${firstRequestsBlock()}\n${auditBlock()}`.replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`);
+    const { stdout } = await run('bash', ['-c', script], { cwd: root, env: { ...process.env, ...env, DATA_DIR: server.dataDir } });
+    const [events, verified, anchored] = stdout.split('\n').filter(Boolean).slice(-3).map((l) => JSON.parse(l) as { resourceType: string; type?: string; entry?: unknown[]; parameter?: { name: string; valueBoolean?: boolean; part?: { name: string; valueCode?: string }[] }[] });
+    expect(events!.type).to.equal('searchset');
+    expect(events!.entry?.length).to.be.greaterThan(0);
+    expect(verified!.parameter?.find((p) => p.name === 'result')?.valueBoolean).to.equal(true);
+    expect(anchored!.parameter?.find((p) => p.name === 'result')?.valueBoolean).to.equal(true);
+    expect(anchored!.parameter?.find((p) => p.name === 'anchor')?.part?.find((p) => p.name === 'status')?.valueCode).to.equal('matched');
   });
 });

@@ -6,6 +6,7 @@ import type {
   AuditSearchRequest,
   AuditStore,
   AuditVerifyResult,
+  ChainAnchor,
   StoredAudit,
 } from '../../audit/audit-port.js';
 import { auditPageOf } from '../../audit/audit-page.js';
@@ -246,9 +247,9 @@ export class MongoAuditStore implements AuditStore {
     });
   }
 
-  verify(): Promise<AuditVerifyResult> {
+  verify(anchor?: ChainAnchor): Promise<AuditVerifyResult> {
     return this.run(async () => {
-      const verifier = new ChainVerifier();
+      const verifier = new ChainVerifier(anchor);
       const cursor = this.models.events.find({}, null, { session: this.host.session }).sort({ seq: 1 }).lean<AuditEventDocument[]>().cursor();
       for await (const raw of cursor) {
         const doc = raw as unknown as AuditEventDocument;

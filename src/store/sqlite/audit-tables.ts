@@ -5,6 +5,7 @@ import type {
   AuditSearchRequest,
   AuditStore,
   AuditVerifyResult,
+  ChainAnchor,
   StoredAudit,
 } from '../../audit/audit-port.js';
 import { auditPageOf } from '../../audit/audit-page.js';
@@ -281,8 +282,8 @@ export class SqliteAuditStore implements AuditStore {
    * retention purge during the walk neither join it nor break it; `:memory:` reads through the
    * store's connection.
    */
-  async verify(): Promise<AuditVerifyResult> {
-    const verifier = new ChainVerifier();
+  async verify(anchor?: ChainAnchor): Promise<AuditVerifyResult> {
+    const verifier = new ChainVerifier(anchor);
     const reader = await this.calls.withDb((db) => (db.memory ? undefined : snapshotReader(db.name)));
     try {
       for (let after = 0; ; ) {
