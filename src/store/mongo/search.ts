@@ -15,9 +15,11 @@ export interface MongoSearchReader {
 /** Runs a compiled search through `reader` and assembles one keyset page. */
 export async function runMongoSearch(reader: MongoSearchReader, request: SearchRequest): Promise<SearchPage> {
   const compiled = compileMongoSearch(request);
-  const total = request.total === 'accurate' ? await reader.count(compiled.filter) : undefined;
-  if (request.count === 0) return total === undefined ? { matches: [] } : { matches: [], total };
+  const accurate = request.total === 'accurate';
+  if (request.count === 0) return accurate ? { matches: [], total: await reader.count(compiled.filter) } : { matches: [] };
   const docs = await reader.find(compiled.pageFilter, compiled.sort, compiled.limit);
+  // A first page that is not full holds every match: no count.
+  const total = !accurate ? undefined : !request.cursor && docs.length <= request.count ? docs.length : await reader.count(compiled.filter);
   return assemblePage(
     docs.map((doc) => ({
       match: matchOf((doc as { resource: Patient }).resource),

@@ -30,7 +30,8 @@ interface PageRow {
 
 /**
  * Runs a neutral search on SQLite and returns one keyset page (no OFFSET: the cost of page N is
- * that of page 1). `total` is a COUNT over the same filter when `_total=accurate` (the default); a
+ * that of page 1). `total` is a COUNT over the same filter when `_total=accurate` (the default),
+ * unless a first page that is not full already holds every match; a
  * page sorted on another column than `id` is driven by the filter or by the sort index depending on
  * that count (or a count capped at {@link FILTER_DRIVEN_MAX_MATCHES}).
  * https://hl7.org/fhir/R4/search.html
@@ -38,18 +39,19 @@ interface PageRow {
 export function searchSqlite(db: Database, request: SearchRequest): SearchPage {
   return guarded(db, () => {
     const compiled = compileSqliteSearch(request);
-    const total =
-      request.total === 'accurate'
-        ? (prepared(db, compiled.count.sql).get(...compiled.count.params) as { n: number }).n
-        : undefined;
-    if (request.count === 0) return total === undefined ? { matches: [] } : { matches: [], total };
+    const accurate = request.total === 'accurate';
+    const count = () => (prepared(db, compiled.count.sql).get(...compiled.count.params) as { n: number }).n;
+    if (request.count === 0) return accurate ? { matches: [], total: count() } : { matches: [] };
+    let total: number | undefined;
     let page = compiled.page;
     if (compiled.choice) {
       const { byFilter, bySort, capped } = compiled.choice;
-      const matches = total ?? (prepared(db, capped.sql).get(...capped.params) as { n: number }).n;
+      const matches = accurate ? (total = count()) : (prepared(db, capped.sql).get(...capped.params) as { n: number }).n;
       page = matches <= FILTER_DRIVEN_MAX_MATCHES ? byFilter : bySort;
     }
     const rows = prepared(db, page.sql).all(...page.params) as PageRow[];
+    // A first page that is not full holds every match: no COUNT (an identifier lookup pays one query).
+    if (accurate && total === undefined) total = !request.cursor && rows.length <= request.count ? rows.length : count();
     return assemblePage(
       rows.map((row) => ({
         match: { id: row.id, versionId: String(row.version_id), json: row.resource },
