@@ -9,7 +9,7 @@
  * and the bench carries on.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,7 +21,7 @@ import { loadPatients } from './seed/load-patients.js';
 import { loadSamplePatients, SyntheticPatients } from './seed/synthetic-patients.js';
 import { runLoad, type LoadOptions } from './bench/load.js';
 import { scenarios, type BenchContext, type Run } from './bench/scenarios.js';
-import { BARE_EXPRESS, BARE_HTTP, READ_AUDIT_OFF, checkBudgets, formatConsole, formatMarkdown, problemOf, type BenchReport, type RunOutcome } from './bench/report.js';
+import { BARE_EXPRESS, BARE_HTTP, READ_AUDIT_OFF, checkBudgets, formatConsole, formatMarkdown, problemOf, withKeptSections, type BenchReport, type RunOutcome } from './bench/report.js';
 import { freePort, PROJECT_ROOT, startChild, waitUntilReady, type Target } from './bench/targets.js';
 
 const USAGE = `usage: npm run bench [${scenarios.map((s) => s.name).join('|')} …] [-- --patients 10000 --duration 8 --connections 50 --out docs/benchmarks.md]`;
@@ -188,7 +188,8 @@ async function main(): Promise<void> {
     const checks = checkBudgets(report);
     console.log(`\n${formatConsole(report, checks)}\n\nwhole run: ${Math.round(report.totalSec)} s`);
     if (out) {
-      writeFileSync(out, formatMarkdown(report, checks));
+      const previous = existsSync(out) ? readFileSync(out, 'utf8') : undefined;
+      writeFileSync(out, withKeptSections(formatMarkdown(report, checks), previous));
       console.log(`wrote ${out}`);
     }
   } finally {

@@ -210,3 +210,15 @@ ${table(RESULT_HEADER, resultRows(report))}
 ${table(['budget', 'measured', 'verdict'], checks.map((c) => [c.budget, c.measured, `**${c.verdict}**`]))}
 `;
 }
+
+/** Marks where hand-kept sections of docs/benchmarks.md begin (other runs, other commands). */
+export const KEPT_MARKER = '<!-- Everything below this line is kept when `npm run bench` rewrites this file. -->';
+
+/**
+ * The new report followed by the part of the previous file from {@link KEPT_MARKER} on, so measurements
+ * recorded by hand (a 100,000-patient run, the transaction and sweep scripts) survive a rerun.
+ */
+export function withKeptSections(report: string, previous: string | undefined): string {
+  const at = previous?.indexOf(KEPT_MARKER) ?? -1;
+  return at < 0 ? report : `${report.trimEnd()}\n\n${previous!.slice(at)}`;
+}
