@@ -77,6 +77,25 @@ describe('error model', () => {
     expectOutcome(await asActor(t.app).get('/fhir/metadata?_format=xml'), 406, 'NOT_ACCEPTABLE');
   });
 
+  it('negotiates the FHIR version parameter: R4 or none is served, only other versions answer 406/415', async () => {
+    const accepts = (accept: string) => asActor(t.app).get('/fhir/metadata').set('Accept', accept);
+    for (const ok of [
+      'application/fhir+json; fhirVersion=4.0',
+      'application/fhir+json;fhirVersion=4.0.1',
+      'application/fhir+json; fhirVersion=3.0, application/fhir+json; fhirVersion=4.0',
+      'application/fhir+json;q=1.0, application/json+fhir;q=0.9',
+      'application/json+fhir',
+      'text/html, */*;q=0.8',
+      'application/fhir+json; fhirVersion=3.0, */*;q=0.1',
+    ]) {
+      expect((await accepts(ok)).status, ok).to.equal(200);
+    }
+    expectOutcome(await accepts('application/fhir+json; fhirVersion=3.0'), 406, 'NOT_ACCEPTABLE');
+    expectOutcome(await accepts('application/fhir+json; fhirVersion="5.0", application/json; fhirVersion=1.0'), 406, 'NOT_ACCEPTABLE');
+    expectOutcome(await post(JSON.stringify(samplePatient()), 'application/fhir+json; fhirVersion=3.0'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expect((await post(JSON.stringify(samplePatient(8)), 'application/fhir+json; fhirVersion=4.0; charset=utf-8')).status).to.equal(201);
+  });
+
   it('answers 404 to unknown routes and unsupported resource types', async () => {
     expectOutcome(await asActor(t.app).get('/fhir/Observation/1'), 404, 'UNSUPPORTED_RESOURCE_TYPE');
     expectOutcome(await asActor(t.app).get('/fhir/Patient/1/_nothing/2/3'), 404, 'UNKNOWN_ROUTE');
