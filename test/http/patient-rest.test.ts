@@ -70,6 +70,32 @@ describe('Patient REST core', () => {
       expect(res.headers.etag).to.equal('W/"1"');
     });
 
+    it('honours _elements and _summary on read and vread, tagging the part SUBSETTED', async () => {
+      const created = await create(t);
+      for (const path of [`/fhir/Patient/${created.id}`, `/fhir/Patient/${created.id}/_history/1`]) {
+        const res = await asActor(t.app).get(`${path}?_elements=gender,birthDate`);
+        expect(res.status, path).to.equal(200);
+        expect(Object.keys(res.body).sort(), path).to.deep.equal(['birthDate', 'gender', 'id', 'meta', 'resourceType']);
+        expect(res.body.meta.tag.map((c: { code: string }) => c.code), path).to.include('SUBSETTED');
+        expect(res.headers.etag, path).to.equal('W/"1"');
+      }
+      const summary = await asActor(t.app).get(`/fhir/Patient/${created.id}?_summary=true`);
+      expect(summary.body.name).to.deep.equal(created.name);
+      expect(created, 'the sample has a non-summary element').to.have.property('communication');
+      expect(summary.body).to.not.have.property('communication');
+      const whole = await asActor(t.app).get(`/fhir/Patient/${created.id}?_summary=false`);
+      expect(whole.body).to.deep.equal(created);
+    });
+
+    it('answers 400 INVALID_PARAMETER to _summary=count or a bad _elements on read', async () => {
+      const created = await create(t);
+      for (const query of ['_summary=count', '_summary=yes', '_elements=1x', '_elements=a&_elements=b']) {
+        const res = await asActor(t.app).get(`/fhir/Patient/${created.id}?${query}`);
+        expect(res.status, query).to.equal(400);
+        expect(errorCode(res.body), query).to.equal('INVALID_PARAMETER');
+      }
+    });
+
     it('answers 404 for an id that never existed', async () => {
       const res = await asActor(t.app).get('/fhir/Patient/00000000-0000-4000-8000-000000000000');
       expect(res.status).to.equal(404);

@@ -59,10 +59,27 @@ function parseSort(value: string): SortKey[] {
   return keys;
 }
 
+function parseSummary(value: string, allowed: readonly SearchSummary[]): SearchSummary {
+  if (!(allowed as readonly string[]).includes(value)) {
+    bad(ErrorCode.INVALID_PARAMETER, `Parameter '_summary' must be ${allowed.join(', ')}`, '_summary');
+  }
+  return value as SearchSummary;
+}
+
+/**
+ * `_summary` and `_elements` of a read or vread: the same subsets as for a search
+ * (https://hl7.org/fhir/R4/search.html#summary), without `count`, which only a search has.
+ */
+export function parseReadSubset(query: Record<string, string[]>): { summary?: SearchSummary; elements?: string[] } {
+  const summary = query._summary ? parseSummary(single('_summary', query._summary), SUMMARIES.filter((s) => s !== 'count')) : undefined;
+  const elements = query._elements ? parseElements(single('_elements', query._elements)) : undefined;
+  return { ...(summary ? { summary } : {}), ...(elements ? { elements } : {}) };
+}
+
 function parseElements(value: string): string[] {
   const names = value.split(',').map((s) => s.trim());
   if (!names.every((n) => /^[A-Za-z][A-Za-z0-9]{0,63}$/.test(n))) {
-    bad(ErrorCode.INVALID_PARAMETER, "Search parameter '_elements' must list element names", '_elements');
+    bad(ErrorCode.INVALID_PARAMETER, "Parameter '_elements' must list element names", '_elements');
   }
   return [...new Set(names)];
 }
@@ -141,12 +158,7 @@ export function parseSearch(query: Record<string, string[]>, options: ParseOptio
         total = t as SearchRequest['total'];
         continue;
       }
-      case '_summary': {
-        const s = single(name, values);
-        if (!(SUMMARIES as readonly string[]).includes(s)) bad(ErrorCode.INVALID_PARAMETER, "Search parameter '_summary' must be true, count, data, text or false", name);
-        summary = s as SearchSummary;
-        continue;
-      }
+      case '_summary': summary = parseSummary(single(name, values), SUMMARIES); continue;
       case '_elements': elements = parseElements(single(name, values)); continue;
       case CURSOR_PARAM: cursorToken = single(name, values); continue;
     }

@@ -7,6 +7,8 @@ import { versionOf } from '../../fhir/resource-version.js';
 import { versionFromEtag } from '../../fhir/etag.js';
 import type { PatientDeps } from '../deps.js';
 import { assertPatientInCompartment } from '../../auth/compartment.js';
+import { parseReadSubset } from '../../fhir/search/parse.js';
+import { subsetResource } from '../../fhir/subset.js';
 
 /**
  * `GET /fhir/Patient/{id}` (https://hl7.org/fhir/R4/http.html#read): 404 when the id never existed,
@@ -36,7 +38,9 @@ export async function vreadPatientHandler(req: FhirRequest, ctx: RequestContext,
   return conditionalRead(req, stored);
 }
 
+/** The stored version, or 304 for a matching `If-None-Match`/`If-Modified-Since`; `_summary`/`_elements` cut it. */
 function conditionalRead(req: FhirRequest, stored: StoredPatient): FhirResponse {
+  const subset = parseReadSubset(req.query);
   const version = versionOf(stored.resource);
   const { ifNoneMatch, ifModifiedSince } = req.headers;
   if (ifNoneMatch !== undefined) {
@@ -50,5 +54,5 @@ function conditionalRead(req: FhirRequest, stored: StoredPatient): FhirResponse 
       return { status: 304, version };
     }
   }
-  return { status: 200, resource: stored.resource, version };
+  return { status: 200, resource: subsetResource(stored.resource, subset.summary, subset.elements), version };
 }
