@@ -6,7 +6,10 @@ import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { isOperationOutcomeError } from '../../../src/fhir/outcome.js';
 import { migrate, migrations, schemaVersion, type Migration } from '../../../src/store/sqlite/migrations.js';
-import { openDatabase } from '../../../src/store/sqlite/open-database.js';
+import { BUSY_TIMEOUT_MS, openDatabase } from '../../../src/store/sqlite/open-database.js';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 
 describe('SQLite migrations', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sqlite-migrations-'));
@@ -102,6 +105,32 @@ describe('SQLite migrations', () => {
     expect(indexes).to.not.include('patient_search_param');
     expect(indexes).to.not.include('patient_search_patient');
     db.close();
+  });
+
+  it('waits for another process that holds the write lock (a long migration) instead of failing to open', async function () {
+    this.timeout(30_000);
+    const location = file();
+    const held = BUSY_TIMEOUT_MS + 1_000;
+    // another connection, on another thread, takes the write lock of the new file and keeps it
+    const holder = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const Database = require(workerData.driver);
+       const db = new Database(workerData.file);
+       db.pragma('journal_mode = WAL');
+       db.exec('BEGIN IMMEDIATE');
+       parentPort.postMessage('locked');
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, workerData.ms);
+       db.exec('COMMIT');
+       db.close();`,
+      { eval: true, workerData: { file: location, ms: held, driver: createRequire(import.meta.url).resolve('better-sqlite3') } },
+    );
+    await once(holder, 'message');
+    const started = Date.now();
+    const db = openDatabase(location);
+    expect(Date.now() - started, 'it waited past the ordinary busy timeout').to.be.at.least(BUSY_TIMEOUT_MS);
+    expect(schemaVersion(db)).to.equal(migrations.length);
+    db.close();
+    await once(holder, 'exit');
   });
 
   it('refuses a migration list with a gap', () => {
