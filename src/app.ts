@@ -94,7 +94,19 @@ export function buildApp(deps: AppDeps): express.Express {
     void scrape!(req, res, next);
   };
   if (deps.metrics && config.metricsToken) app.get('/metrics', metricsRoute);
-  // Hardening, then authentication: public routes (metadata, SMART discovery, health) pass it untouched.
+  // Probes come before the rate limiter: an orchestrator's probe must not fail because clients on
+  // its address (or the load it watches) used up the budget.
+  app.get('/healthz', (_req, res) => {
+    localsOf(res).route = 'GET /healthz';
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    localsOf(res).route = 'GET /readyz';
+    const ready = await deps.ready().catch(() => false);
+    if (ready) res.json({ status: 'ready' });
+    else sendOutcomeError(res, errors.unavailable(ErrorCode.NOT_READY, 'The server is not ready'));
+  });
+  // Hardening, then authentication: public routes (metadata, SMART discovery) pass it untouched.
   app.use(securityHeaders(), corsAllowList(config.corsOrigins), rateLimitByIp(config.rateLimitPerMinute));
   app.use(authMiddleware({ verifier: createTokenVerifier(config, { clock: deps.clock }), rolesClaim: config.authRolesClaim }));
   app.use(rateLimitBySubject(config.rateLimitPerMinute), readOnlyGuard(config.readOnly));
@@ -107,17 +119,6 @@ export function buildApp(deps: AppDeps): express.Express {
         ...(config.smartTokenUrl ? { tokenEndpoint: config.smartTokenUrl } : {}),
       }),
     );
-  });
-
-  app.get('/healthz', (_req, res) => {
-    localsOf(res).route = 'GET /healthz';
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    localsOf(res).route = 'GET /readyz';
-    const ready = await deps.ready().catch(() => false);
-    if (ready) res.json({ status: 'ready' });
-    else sendOutcomeError(res, errors.unavailable(ErrorCode.NOT_READY, 'The server is not ready'));
   });
 
   app.use('/fhir', acceptJsonOnly);

@@ -76,12 +76,22 @@ describe('HTTP hardening', () => {
   describe('rate limiting', () => {
     it('answers 429 RATE_LIMITED with Retry-After per client address', async () => {
       build({ RATE_LIMIT_PER_MINUTE: '3' });
-      for (let i = 0; i < 3; i++) expect((await request(t.app).get('/healthz')).status).to.equal(200);
+      for (let i = 0; i < 3; i++) expect((await request(t.app).get('/fhir/metadata')).status).to.equal(200);
       const res = await request(t.app).get('/fhir/metadata');
       expect(res.status).to.equal(429);
       expect(errorCode(res.body)).to.equal('RATE_LIMITED');
       expect(Number(res.headers['retry-after'])).to.be.within(1, 60);
       expect(res.headers['content-type']).to.match(/^application\/fhir\+json/);
+    });
+
+    it('never limits the health and readiness probes', async () => {
+      build({ RATE_LIMIT_PER_MINUTE: '2' });
+      for (let i = 0; i < 3; i++) await request(t.app).get('/fhir/metadata');
+      expect((await request(t.app).get('/fhir/metadata')).status).to.equal(429);
+      for (let i = 0; i < 5; i++) {
+        expect((await request(t.app).get('/healthz')).status).to.equal(200);
+        expect((await request(t.app).get('/readyz')).status).to.equal(200);
+      }
     });
 
     it('counts per token subject, whatever the address', async () => {
