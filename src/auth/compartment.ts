@@ -33,6 +33,11 @@ export function compartmentConditions(actor: Actor): Condition[] {
   return conditions;
 }
 
+/** Whether the token is confined to a compartment (a patient context, or a practitioner's patients). */
+export function isConfined(actor: Actor): boolean {
+  return actor.patient !== undefined || actor.practitioner !== undefined;
+}
+
 /** Whether a Patient lies in the actor's compartment (always true for an unbound actor). */
 export function isInCompartment(actor: Actor, patient: CompartmentSubject): boolean {
   if (actor.patient !== undefined && patient.id !== actor.patient) return false;

@@ -2,7 +2,7 @@ import type { FhirRequest, FhirResponse } from '../fhir/request.js';
 import type { RequestContext } from '../context/request-context.js';
 import { ErrorCode, errors } from '../fhir/outcome.js';
 import { assertFhirId } from '../fhir/id.js';
-import { assertPatientInCompartment } from '../auth/compartment.js';
+import { assertTargetInCompartment } from './operation-target.js';
 import { versionFromEtag } from '../fhir/etag.js';
 import { versionOf } from '../fhir/resource-version.js';
 import { gracePeriodMs, type LifecycleDeps } from './deps.js';
@@ -24,8 +24,7 @@ const REASONS: ReadonlySet<string> = new Set(DELETION_REASONS);
 export async function deletePatientHandler(req: FhirRequest, ctx: RequestContext, deps: LifecycleDeps): Promise<FhirResponse> {
   const id = assertFhirId(req.params.id);
   // Outside the caller's compartment: 404, as for an unknown id (deps.store is this request's transaction).
-  const stored = await deps.store.read(id);
-  if (stored) assertPatientInCompartment(ctx.actor, stored.resource);
+  await assertTargetInCompartment(deps.store, ctx.actor, id);
   const reason = single(req, 'reason');
   if (reason !== undefined && !REASONS.has(reason)) {
     throw errors.badRequest(ErrorCode.INVALID_PARAMETER, 'reason must be a code of the deletion-reason CodeSystem', ['reason']);
@@ -52,6 +51,7 @@ export async function deletePatientHandler(req: FhirRequest, ctx: RequestContext
 /** `POST /fhir/Patient/{id}/$investigation-start` with a Parameters body (`notes`, optional). */
 export async function investigationStartHandler(req: FhirRequest, ctx: RequestContext, deps: LifecycleDeps): Promise<FhirResponse> {
   const id = assertFhirId(req.params.id);
+  await assertTargetInCompartment(deps.store, ctx.actor, id);
   const notes = notesParameter(req.body);
   const resource = await startInvestigation(deps.store, {
     id,
@@ -66,6 +66,7 @@ export async function investigationStartHandler(req: FhirRequest, ctx: RequestCo
 /** `POST /fhir/Patient/{id}/$investigation-end`: lifts the hold. */
 export async function investigationEndHandler(req: FhirRequest, ctx: RequestContext, deps: LifecycleDeps): Promise<FhirResponse> {
   const id = assertFhirId(req.params.id);
+  await assertTargetInCompartment(deps.store, ctx.actor, id);
   const resource = await endInvestigation(deps.store, {
     id,
     now: ctx.clock.now(),

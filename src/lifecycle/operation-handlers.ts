@@ -8,6 +8,7 @@ import { InlineJobQueue, type JobQueue, type JobStatus } from '../jobs/job-queue
 import { OperationJobName, auditFactsOf } from '../jobs/operation-jobs.js';
 import type { JobResultRecord } from '../jobs/job-results.js';
 import type { LifecycleDeps } from './deps.js';
+import { assertTargetInCompartment } from './operation-target.js';
 
 /** `OPERATION_WAIT` default, PT30S. */
 export const DEFAULT_OPERATION_WAIT_MS = 30_000;
@@ -37,6 +38,7 @@ async function runOperation(
   deps: LifecycleDeps,
 ): Promise<FhirResponse> {
   const patientId = assertFhirId(req.params.id);
+  await assertTargetInCompartment(deps.store, ctx.actor, patientId);
   const jobs = queueOf(ctx, deps);
   const jobId = await jobs.enqueue(name, { patientId, requestedBy: ctx.actor.subject, audit: auditFactsOf(ctx, interaction) });
   if (req.headers.prefer.respondAsync) return accepted(jobId);

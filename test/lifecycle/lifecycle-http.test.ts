@@ -6,6 +6,7 @@ import { DELETION_GRACE_URL } from '../../src/lifecycle/deleted-list.js';
 import { anonymizeExpired, runAnonymizationSweep } from '../../src/lifecycle/sweep.js';
 import { describeEachEngine } from '../support/engines.js';
 import { samplePatient } from '../support/patients.js';
+import { adminToken, asActor } from '../support/tokens.js';
 import { DAY, FHIR, bed, closeBed, correlationCount, create, errorCode, eventTypes, events, notesBody, op, warmSchema, type Bed } from './lifecycle-fixture.js';
 
 const UNKNOWN = '00000000-0000-4000-8000-000000000000';
@@ -212,6 +213,30 @@ describeEachEngine('deletion lifecycle over HTTP', (engine) => {
       expect(anonymized.body.entry.map((e: { resource: Patient }) => e.resource.id)).to.deep.equal([ids[0]]);
       expect((await b.http.get('/fhir/Patient/$deleted?status=gone')).status).to.equal(400);
       expect((await b.http.get('/fhir/Patient/$deleted?_cursor=forged.token')).status).to.equal(400);
+    });
+  });
+
+  describe('an admin token confined to one patient', () => {
+    it('reaches only that patient with the lifecycle operations (404 elsewhere) and may not list $deleted (403)', async () => {
+      const own = await create(b, samplePatient(60));
+      const other = await create(b, samplePatient(61));
+      expect((await b.http.delete(`/fhir/Patient/${other.id}`)).status).to.equal(204);
+      const confined = asActor(b.app, adminToken({ sub: 'admin-in-context', patient: own.id, now: Math.floor(b.clock.now().getTime() / 1000), ttl: 3600 }));
+      const post = (id: string, name: string) =>
+        confined.post(`/fhir/Patient/${id}/${name}`).set('Content-Type', FHIR).send(JSON.stringify({ resourceType: 'Parameters' }));
+      for (const name of ['$investigation-start', '$investigation-end', '$restore', '$anonymize']) {
+        const res = await post(other.id, name);
+        expect(res.status, name).to.equal(404);
+        expect(errorCode(res.body), name).to.equal('NOT_FOUND');
+      }
+      expect((await confined.delete(`/fhir/Patient/${other.id}`)).status).to.equal(404);
+      const listing = await confined.get('/fhir/Patient/$deleted');
+      expect(listing.status).to.equal(403);
+      // nothing happened to the other patient: still soft-deleted, not held
+      expect((await b.store.read(other.id))?.state).to.equal('soft-deleted');
+      // its own record stays reachable
+      expect((await post(own.id, '$investigation-start')).status).to.equal(200);
+      expect((await post(own.id, '$investigation-end')).status).to.equal(200);
     });
   });
 });
