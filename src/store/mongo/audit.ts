@@ -14,7 +14,7 @@ import { auditKeysOf, chainHash, ChainVerifier, GENESIS_HASH } from '../../audit
 import { ErrorCode, errors } from '../../fhir/outcome.js';
 import type { Condition, EntryTest } from '../../fhir/search/types.js';
 import { isRetryableTransactionError, toOutcomeError } from './driver-errors.js';
-import type { DeclaredIndex } from './schemas.js';
+import { declareIndexes, type DeclaredIndex } from './schemas.js';
 
 /** Collection names of the audit trail (stable: they are the on-disk layout). */
 export const auditCollections = { events: 'audit_events', chain: 'audit_chain' } as const;
@@ -80,7 +80,7 @@ export const auditEventSchema = new Schema<AuditEventDocument>(
   },
   { collection: auditCollections.events, ...common },
 );
-for (const index of auditEventIndexes) auditEventSchema.index(index.fields, index.options);
+declareIndexes(auditEventSchema, auditEventIndexes);
 
 export const chainHeadSchema = new Schema<ChainHeadDocument>(
   {

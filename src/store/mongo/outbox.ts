@@ -1,7 +1,7 @@
 import { Schema } from 'mongoose';
 import type { ClientSession, Connection, Model, Types } from 'mongoose';
 import type { LifecycleEvent } from '../port.js';
-import type { DeclaredIndex, MongoModels } from './schemas.js';
+import { declareIndexes, type DeclaredIndex, type MongoModels } from './schemas.js';
 
 /**
  * The transactional outbox on MongoDB (SPEC §7), the counterpart of SQLite's `outbox_event` /
@@ -120,12 +120,8 @@ export const outboxDeliverySchema = new Schema<OutboxDeliveryDocument>(
   { collection: outboxCollections.deliveries, ...common },
 );
 
-for (const [schema, indexes] of [
-  [outboxEventSchema, outboxEventIndexes],
-  [outboxDeliverySchema, outboxDeliveryIndexes],
-] as const) {
-  for (const index of indexes) schema.index(index.fields, index.options);
-}
+declareIndexes(outboxEventSchema, outboxEventIndexes);
+declareIndexes(outboxDeliverySchema, outboxDeliveryIndexes);
 
 export interface OutboxModels {
   readonly events: Model<OutboxEventDocument>;

@@ -16,6 +16,11 @@ export interface DeclaredIndex {
   options?: IndexOptions;
 }
 
+/** Declares `indexes` on `schema` (the lists stay exported, so tests can check every filter against them). */
+export function declareIndexes<T>(schema: Schema<T>, indexes: readonly DeclaredIndex[]): void {
+  for (const index of indexes) schema.index(index.fields, index.options);
+}
+
 /** Collection names (stable: they are the on-disk layout). */
 export const collections = {
   patients: 'patients',
@@ -136,14 +141,10 @@ export const idempotencySchema = new Schema<IdempotencyDocument>(
   { collection: collections.idempotency, ...common },
 );
 
-for (const [schema, indexes] of [
-  [patientSchema, patientIndexes],
-  [historySchema, historyIndexes],
-  [uniqueKeySchema, uniqueKeyIndexes],
-  [idempotencySchema, idempotencyIndexes],
-] as const) {
-  for (const index of indexes) schema.index(index.fields, index.options);
-}
+declareIndexes(patientSchema, patientIndexes);
+declareIndexes(historySchema, historyIndexes);
+declareIndexes(uniqueKeySchema, uniqueKeyIndexes);
+declareIndexes(idempotencySchema, idempotencyIndexes);
 
 /** The engine's models, bound to one connection. */
 export interface MongoModels {
