@@ -22,25 +22,13 @@ export async function startInvestigation(
   store: PatientStore,
   input: InvestigationInput & { notes?: string },
 ): Promise<PatientRecord['resource']> {
-  return store.transaction(async (tx) => {
-    const current = await readCurrent(tx, input.id);
-    decide('investigation-start', lifecycleOf(current));
-    const extension = investigationExtension({
-      active: true,
-      ...(input.notes !== undefined ? { notes: input.notes } : {}),
-      startedAt: input.now.toISOString(),
-      startedBy: input.actor,
-    });
-    const next = withOwnExtension(current.resource, PATIENT_INVESTIGATION_URL, extension);
-    const resource = await writeLifecycleVersion(tx, current, next, current.state, input);
-    await tx.appendEvents([
-      newEvent(LifecycleEventType.investigationStarted, input.id, input.now, {
-        state: current.state,
-        version_id: resource.meta.versionId,
-      }),
-    ]);
-    return resource;
+  const hold = investigationExtension({
+    active: true,
+    ...(input.notes !== undefined ? { notes: input.notes } : {}),
+    startedAt: input.now.toISOString(),
+    startedBy: input.actor,
   });
+  return setHold(store, input, 'investigation-start', LifecycleEventType.investigationStarted, hold);
 }
 
 /**
@@ -50,16 +38,28 @@ export async function startInvestigation(
  * then anonymized by the next sweep.
  */
 export async function endInvestigation(store: PatientStore, input: InvestigationInput): Promise<PatientRecord['resource']> {
+  return setHold(store, input, 'investigation-end', LifecycleEventType.investigationEnded, undefined);
+}
+
+/**
+ * Both operations in one transaction: the state machine decides (`action`), a new version in the
+ * same state carries `extension` (none: the extension is removed), and the event reports the state
+ * and version — never the notes.
+ */
+function setHold(
+  store: PatientStore,
+  input: InvestigationInput,
+  action: 'investigation-start' | 'investigation-end',
+  eventType: LifecycleEventType,
+  extension: ReturnType<typeof investigationExtension> | undefined,
+): Promise<PatientRecord['resource']> {
   return store.transaction(async (tx) => {
     const current = await readCurrent(tx, input.id);
-    decide('investigation-end', lifecycleOf(current));
-    const next = withOwnExtension(current.resource, PATIENT_INVESTIGATION_URL, undefined);
+    decide(action, lifecycleOf(current));
+    const next = withOwnExtension(current.resource, PATIENT_INVESTIGATION_URL, extension);
     const resource = await writeLifecycleVersion(tx, current, next, current.state, input);
     await tx.appendEvents([
-      newEvent(LifecycleEventType.investigationEnded, input.id, input.now, {
-        state: current.state,
-        version_id: resource.meta.versionId,
-      }),
+      newEvent(eventType, input.id, input.now, { state: current.state, version_id: resource.meta.versionId }),
     ]);
     return resource;
   });
