@@ -9,6 +9,8 @@ import type {
   StoredAudit,
 } from '../../audit/audit-port.js';
 import { auditPageOf } from '../../audit/audit-page.js';
+import { prepared } from './prepared.js';
+import { BUSY_TIMEOUT_MS } from './driver-errors.js';
 import { auditKeysOf, chainHash, ChainVerifier, GENESIS_HASH } from '../../audit/hash-chain.js';
 import { errors } from '../../fhir/outcome.js';
 import type { Condition, EntryTest } from '../../fhir/search/types.js';
@@ -158,8 +160,7 @@ function appendLinks(db: Database.Database, events: readonly AuditEventResource[
 export const VERIFY_SLICE = 250;
 
 function linksAfter(db: Database.Database, seq: number): AuditRow[] {
-  return db
-    .prepare('SELECT seq, id, recorded_ms, resource, hash, prev_hash FROM audit_event WHERE seq > ? ORDER BY seq LIMIT ?')
+  return prepared(db, 'SELECT seq, id, recorded_ms, resource, hash, prev_hash FROM audit_event WHERE seq > ? ORDER BY seq LIMIT ?')
     .all(seq, VERIFY_SLICE) as AuditRow[];
 }
 
@@ -167,7 +168,7 @@ function linksAfter(db: Database.Database, seq: number): AuditRow[] {
 function snapshotReader(file: string): Database.Database {
   const reader = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    reader.pragma('busy_timeout = 5000');
+    reader.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     reader.exec('BEGIN');
     reader.prepare('SELECT 1 FROM audit_event LIMIT 1').get(); // the snapshot starts at the first read
     return reader;
@@ -238,7 +239,7 @@ export class SqliteAuditStore implements AuditStore {
 
   read(id: string): Promise<StoredAudit | undefined> {
     return this.calls.withDb((db) => {
-      const row = db.prepare('SELECT seq, id, recorded_ms, resource, hash, prev_hash FROM audit_event WHERE id = ?').get(id) as
+      const row = prepared(db, 'SELECT seq, id, recorded_ms, resource, hash, prev_hash FROM audit_event WHERE id = ?').get(id) as
         | AuditRow
         | undefined;
       return row ? toStored(row) : undefined;
@@ -251,7 +252,7 @@ export class SqliteAuditStore implements AuditStore {
       const filter = request.where.map((c) => auditConditionSql(c, params));
       const where = filter.length ? filter.join(' AND ') : '1';
       const total = request.total
-        ? (db.prepare(`SELECT COUNT(*) AS n FROM audit_event a WHERE ${where}`).get(...params) as { n: number }).n
+        ? (prepared(db, `SELECT COUNT(*) AS n FROM audit_event a WHERE ${where}`).get(...params) as { n: number }).n
         : undefined;
       const backwards = request.cursor?.direction === 'previous';
       // walking direction: the requested order, reversed for `previous`
@@ -265,12 +266,11 @@ export class SqliteAuditStore implements AuditStore {
         pageParams.push(ms, ms, seq);
       }
       const dir = desc ? 'DESC' : 'ASC';
-      const rows = db
-        .prepare(
-          `SELECT a.seq, a.id, a.recorded_ms, a.resource, a.hash, a.prev_hash FROM audit_event a
-           WHERE ${where}${keyset} ORDER BY a.recorded_ms ${dir}, a.seq ${dir} LIMIT ?`,
-        )
-        .all(...pageParams, request.count + 1) as AuditRow[];
+      const rows = prepared(
+        db,
+        `SELECT a.seq, a.id, a.recorded_ms, a.resource, a.hash, a.prev_hash FROM audit_event a
+         WHERE ${where}${keyset} ORDER BY a.recorded_ms ${dir}, a.seq ${dir} LIMIT ?`,
+      ).all(...pageParams, request.count + 1) as AuditRow[];
       return auditPageOf(rows.map(toStored), request, total);
     });
   }

@@ -1,6 +1,9 @@
 import Database from 'better-sqlite3';
 import { ErrorCode, errors, isOperationOutcomeError, type OperationOutcomeError } from '../../fhir/outcome.js';
 
+/** How long a connection waits for another connection's lock before giving up with 503 `STORE_UNAVAILABLE`. */
+export const BUSY_TIMEOUT_MS = 5000;
+
 /** SQLite result codes that mean "try again later" rather than "this request is wrong". */
 const TRANSIENT = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|NOMEM|PROTOCOL)/;
 

@@ -2,14 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, errors } from '../../fhir/outcome.js';
-import { toOutcomeError } from './driver-errors.js';
+import { BUSY_TIMEOUT_MS, toOutcomeError } from './driver-errors.js';
 import { migrate, migrations, type Migration } from './migrations.js';
 
 /** The location of an in-memory database (one private database per connection). */
 export const MEMORY = ':memory:';
-
-/** How long a writer waits for another connection's lock before giving up with 503. */
-export const BUSY_TIMEOUT_MS = 5000;
 
 /**
  * How long opening waits for the write lock while migrating: another process may be running a long

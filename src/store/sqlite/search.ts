@@ -1,25 +1,10 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import { assemblePage } from '../../fhir/search/page.js';
 import type { SearchRequest } from '../../fhir/search/types.js';
 import type { SearchPage } from '../port.js';
 import { compileSqliteSearch, FILTER_DRIVEN_MAX_MATCHES } from './compile-search.js';
 import { guarded } from './driver-errors.js';
-
-const MAX_CACHED_STATEMENTS = 256;
-const statementCache = new WeakMap<Database, Map<string, Statement>>();
-
-/** Prepared statements are cached per connection and SQL text (search shapes repeat a lot). */
-function prepared(db: Database, sql: string): Statement {
-  let cache = statementCache.get(db);
-  if (!cache) statementCache.set(db, (cache = new Map()));
-  let stmt = cache.get(sql);
-  if (!stmt) {
-    if (cache.size >= MAX_CACHED_STATEMENTS) cache.delete(cache.keys().next().value!);
-    stmt = db.prepare(sql);
-    cache.set(sql, stmt);
-  }
-  return stmt;
-}
+import { prepared } from './prepared.js';
 
 interface PageRow {
   resource: string;
