@@ -17,21 +17,31 @@ const PATIENT_SUMMARY = new Set([
 const ALWAYS = new Set(['resourceType', 'id', 'meta']);
 
 /**
+ * Which top-level elements `_summary` and `_elements` keep; `undefined` when they ask for the whole
+ * resource (neither given, or `_summary=false`). `_elements` wins over `_summary` when both are given.
+ */
+function keeperOf(summary?: SearchSummary, elements?: string[]): ((key: string) => boolean) | undefined {
+  if (elements?.length) {
+    const wanted = new Set(elements);
+    return (key) => ALWAYS.has(key) || wanted.has(key);
+  }
+  if (summary === 'true') return (key) => ALWAYS.has(key) || PATIENT_SUMMARY.has(key);
+  if (summary === 'text') return (key) => ALWAYS.has(key) || key === 'text';
+  if (summary === 'data') return (key) => key !== 'text';
+  return undefined;
+}
+
+/** Whether `_summary`/`_elements` ask for part of a resource (so it must be cut, not served as stored). */
+export function asksForPart(summary?: SearchSummary, elements?: string[]): boolean {
+  return keeperOf(summary, elements) !== undefined;
+}
+
+/**
  * Applies `_summary` and `_elements` to one resource and tags it SUBSETTED when anything was left
  * out. `_elements` wins over `_summary` when both are given.
  */
 export function subsetResource(resource: Resource, summary?: SearchSummary, elements?: string[]): Resource {
-  let keep: ((key: string) => boolean) | undefined;
-  if (elements?.length) {
-    const wanted = new Set(elements);
-    keep = (key) => ALWAYS.has(key) || wanted.has(key);
-  } else if (summary === 'true') {
-    keep = (key) => ALWAYS.has(key) || PATIENT_SUMMARY.has(key);
-  } else if (summary === 'text') {
-    keep = (key) => ALWAYS.has(key) || key === 'text';
-  } else if (summary === 'data') {
-    keep = (key) => key !== 'text';
-  }
+  const keep = keeperOf(summary, elements);
   if (!keep) return resource;
   const subset: Record<string, unknown> = {};
   let removed = false;

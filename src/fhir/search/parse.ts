@@ -10,6 +10,8 @@ export const MAX_COUNT = 1000;
 
 const SORT_FIELDS: readonly SortField[] = ['_id', '_lastUpdated', 'family', 'given', 'birthdate', 'gender'];
 const SUMMARIES: readonly SearchSummary[] = ['true', 'count', 'data', 'text', 'false'];
+/** A read has no `count` summary: it returns one resource, not matches to count. */
+const READ_SUMMARIES: readonly SearchSummary[] = SUMMARIES.filter((s) => s !== 'count');
 const TOTALS = ['none', 'estimate', 'accurate'] as const;
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 /** Result parameters that are accepted and have no effect on the query. */
@@ -71,7 +73,7 @@ function parseSummary(value: string, allowed: readonly SearchSummary[]): SearchS
  * (https://hl7.org/fhir/R4/search.html#summary), without `count`, which only a search has.
  */
 export function parseReadSubset(query: Record<string, string[]>): { summary?: SearchSummary; elements?: string[] } {
-  const summary = query._summary ? parseSummary(single('_summary', query._summary), SUMMARIES.filter((s) => s !== 'count')) : undefined;
+  const summary = query._summary ? parseSummary(single('_summary', query._summary), READ_SUMMARIES) : undefined;
   const elements = query._elements ? parseElements(single('_elements', query._elements)) : undefined;
   return { ...(summary ? { summary } : {}), ...(elements ? { elements } : {}) };
 }

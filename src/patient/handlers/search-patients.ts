@@ -6,7 +6,7 @@ import { operationOutcome, ErrorCode } from '../../fhir/outcome.js';
 import { parseSearch } from '../../fhir/search/parse.js';
 import { CURSOR_PARAM, encodeCursor } from '../../fhir/search/cursor.js';
 import { searchsetJson } from '../../fhir/bundle.js';
-import { subsetResource } from '../../fhir/subset.js';
+import { asksForPart, subsetResource } from '../../fhir/subset.js';
 import type { ParsedSearch } from '../../fhir/search/types.js';
 import { patientSearchParameters } from '../search-parameters.js';
 import type { PatientDeps } from '../deps.js';
@@ -31,7 +31,7 @@ export async function searchPatientsHandler(req: FhirRequest, ctx: RequestContex
   const page = await deps.store.search(parsed.request);
   const matches = parsed.summary === 'count' ? [] : page.matches;
   // Stored JSON is served as is unless `_summary`/`_elements` ask for a part of it.
-  const subsetted = parsed.summary !== undefined || (parsed.elements?.length ?? 0) > 0;
+  const subsetted = asksForPart(parsed.summary, parsed.elements);
   const entries = matches.map((m) => ({
     fullUrl: `${ctx.baseUrl}/Patient/${m.id}`,
     json: subsetted ? JSON.stringify(subsetResource(JSON.parse(m.json) as Patient, parsed.summary, parsed.elements)) : m.json,
