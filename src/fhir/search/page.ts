@@ -8,6 +8,14 @@ export interface KeysetRow {
 }
 
 /**
+ * The total a page already tells, without a count: a first page (no cursor) that is not full holds
+ * every match. `undefined` when the engine must count. Shared so both engines skip the same counts.
+ */
+export function totalOfUnfilledFirstPage(request: SearchRequest, fetched: number): number | undefined {
+  return !request.cursor && fetched <= request.count ? fetched : undefined;
+}
+
+/**
  * Turns up to `count + 1` rows, fetched in execution order (reversed for `previous`), into a
  * {@link SearchPage} with `next`/`previous` keyset positions. The extra row only tells whether
  * another page exists in the walking direction. Shared by both engines so paging behaves alike.

@@ -1,6 +1,6 @@
 import type { Patient } from 'fhir/r4.js';
 import type { Model } from 'mongoose';
-import { assemblePage } from '../../fhir/search/page.js';
+import { assemblePage, totalOfUnfilledFirstPage } from '../../fhir/search/page.js';
 import type { SearchRequest } from '../../fhir/search/types.js';
 import type { SearchMatch, SearchPage } from '../port.js';
 import { compileMongoSearch, fieldValue, SORT_FIELDS, type MongoFilter } from './compile-search.js';
@@ -18,8 +18,7 @@ export async function runMongoSearch(reader: MongoSearchReader, request: SearchR
   const accurate = request.total === 'accurate';
   if (request.count === 0) return accurate ? { matches: [], total: await reader.count(compiled.filter) } : { matches: [] };
   const docs = await reader.find(compiled.pageFilter, compiled.sort, compiled.limit);
-  // A first page that is not full holds every match: no count.
-  const total = !accurate ? undefined : !request.cursor && docs.length <= request.count ? docs.length : await reader.count(compiled.filter);
+  const total = accurate ? (totalOfUnfilledFirstPage(request, docs.length) ?? (await reader.count(compiled.filter))) : undefined;
   return assemblePage(
     docs.map((doc) => ({
       match: matchOf((doc as { resource: Patient }).resource),

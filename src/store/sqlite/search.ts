@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { assemblePage } from '../../fhir/search/page.js';
+import { assemblePage, totalOfUnfilledFirstPage } from '../../fhir/search/page.js';
 import type { SearchRequest } from '../../fhir/search/types.js';
 import type { SearchPage } from '../port.js';
 import { compileSqliteSearch, FILTER_DRIVEN_MAX_MATCHES } from './compile-search.js';
@@ -35,8 +35,8 @@ export function searchSqlite(db: Database, request: SearchRequest): SearchPage {
       page = matches <= FILTER_DRIVEN_MAX_MATCHES ? byFilter : bySort;
     }
     const rows = prepared(db, page.sql).all(...page.params) as PageRow[];
-    // A first page that is not full holds every match: no COUNT (an identifier lookup pays one query).
-    if (accurate && total === undefined) total = !request.cursor && rows.length <= request.count ? rows.length : count();
+    // An identifier lookup pays one query: its first page is not full, so it holds every match.
+    if (accurate && total === undefined) total = totalOfUnfilledFirstPage(request, rows.length) ?? count();
     return assemblePage(
       rows.map((row) => ({
         match: { id: row.id, versionId: String(row.version_id), json: row.resource },
