@@ -7,18 +7,16 @@
  * transaction (`write`: every insert; `commit`: the WAL write and fsync), into a fresh file that
  * grows by `count` patients per run. Prints one line per run.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { PatientRecord } from '../store/port.js';
-import { buildPatientRecord } from '../patient/record.js';
-import { validatePatient } from '../patient/validation/validate-patient.js';
 import { warmUpSchema } from '../patient/validation/schema-validator.js';
 import { PatientTables } from '../store/sqlite/patient-tables.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { loadSamplePatients, SyntheticPatients } from './seed/synthetic-patients.js';
+import { recordOf } from './seed/load-patients.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { count: { type: 'string', default: '1000' }, runs: { type: 'string', default: '6' } } });
@@ -31,15 +29,12 @@ async function main(): Promise<void> {
   warmUpSchema();
   const now = new Date();
   const ms = (since: number) => (performance.now() - since).toFixed(0);
+  let written = 0;
   try {
     for (let run = 0; run < runs; run++) {
       const copies = Array.from({ length: count }, (_, i) => synthetic.copy(run * count + i));
       let started = performance.now();
-      const records: PatientRecord[] = copies.map((copy) => {
-        const patient = validatePatient(copy, { now, mode: 'create' });
-        const resource = { ...patient, id: randomUUID(), meta: { ...patient.meta, versionId: '1', lastUpdated: now.toISOString() } };
-        return buildPatientRecord(resource, 'active', { uniqueContacts: true });
-      });
+      const records = copies.map((copy) => recordOf(copy, now, true)).filter((r): r is PatientRecord => r !== undefined);
       const build = ms(started);
       started = performance.now();
       store.db.exec('BEGIN IMMEDIATE');
@@ -48,7 +43,8 @@ async function main(): Promise<void> {
       started = performance.now();
       store.db.exec('COMMIT');
       const commit = ms(started);
-      console.log(`run ${run}: ${count} patients (file holds ${(run + 1) * count}) — build ${build} ms, write ${write} ms, commit ${commit} ms`);
+      written += records.length;
+      console.log(`run ${run}: ${records.length} patients (file holds ${written}) — build ${build} ms, write ${write} ms, commit ${commit} ms`);
     }
   } finally {
     await store.close();

@@ -84,7 +84,8 @@ export async function loadPatients(store: PatientStore, options: LoadOptions): P
 }
 
 /** The stored form of a valid patient (version 1), or `undefined` when validation refuses it. */
-function recordOf(input: Patient, at: Date, uniqueContacts: boolean): PatientRecord | undefined {
+/** What `POST /fhir/Patient` would store for `input` at `at` (validated, new id, version 1); `undefined` when invalid. */
+export function recordOf(input: Patient, at: Date, uniqueContacts: boolean): PatientRecord | undefined {
   let patient: Patient;
   try {
     patient = validatePatient(input, { now: at, mode: 'create' });
