@@ -1,5 +1,6 @@
 import type { Actor } from '../context/actor.js';
 import { ErrorCode, OperationOutcomeError, errors } from '../fhir/outcome.js';
+import { isConfined } from './compartment.js';
 import { parseScopes, REQUIREMENTS, scopeNeeded, type Permission, type ResourceScope } from './scopes.js';
 
 const parsed = new WeakMap<readonly string[], ResourceScope[]>();
@@ -61,8 +62,7 @@ export function authorize(actor: Actor, interaction: string, resourceType: strin
       throw errors.forbidden(ErrorCode.FORBIDDEN, `This interaction needs the role ${requirement.roles.join(' or ')}`);
     }
   }
-  const bound = actor.patient !== undefined || actor.practitioner !== undefined;
-  if (bound && resourceType === 'Patient' && OUTSIDE_COMPARTMENT.has(interaction)) {
+  if (isConfined(actor) && resourceType === 'Patient' && OUTSIDE_COMPARTMENT.has(interaction)) {
     throw errors.forbidden(ErrorCode.FORBIDDEN, 'This interaction is not available to a compartment-limited token');
   }
   if (actor.patient !== undefined && resourceType === 'Patient' && interaction === 'create') {

@@ -8,7 +8,6 @@ import { EXTENSION_BASE } from '../patient/extensions.js';
 import type { DeletedCursor, DeletionIndexEntry } from '../store/port.js';
 import type { LifecycleDeps } from './deps.js';
 import { deletionInfo } from './lifecycle-extensions.js';
-import { assertUnconfined } from './operation-target.js';
 
 /** Entry extension of `$deleted` (profiles/StructureDefinition-deletion-grace.json). */
 export const DELETION_GRACE_URL = `${EXTENSION_BASE}/deletion-grace`;
@@ -26,7 +25,6 @@ const KNOWN = new Set(['status', '_count', CURSOR_PARAM, '_format']);
  * `secondsRemaining` (integer, 0 once passed) — `search.score` is a relevance, not a duration.
  */
 export async function deletedListHandler(req: FhirRequest, ctx: RequestContext, deps: LifecycleDeps): Promise<FhirResponse> {
-  assertUnconfined(ctx.actor, '$deleted');
   for (const name of Object.keys(req.query)) {
     if (!KNOWN.has(name) && req.headers.prefer.handling === 'strict') {
       throw errors.badRequest(ErrorCode.UNKNOWN_PARAMETER, `Unknown parameter for $deleted: ${name.slice(0, 40)}`);

@@ -1,5 +1,4 @@
 import type { Actor } from '../context/actor.js';
-import { ErrorCode, errors } from '../fhir/outcome.js';
 import type { PatientStore } from '../store/port.js';
 import { assertPatientInCompartment, isConfined } from '../auth/compartment.js';
 
@@ -13,11 +12,4 @@ export async function assertTargetInCompartment(store: PatientStore, actor: Acto
   if (!isConfined(actor)) return;
   const stored = await store.read(id);
   if (stored) assertPatientInCompartment(actor, stored.resource);
-}
-
-/** `$deleted` lists deleted patients across every compartment: 403 for a confined token. */
-export function assertUnconfined(actor: Actor, operation: string): void {
-  if (isConfined(actor)) {
-    throw errors.forbidden(ErrorCode.FORBIDDEN, `${operation} lists patients across compartments; this token is confined to one`);
-  }
 }
